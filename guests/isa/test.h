@@ -1,0 +1,1 @@
+/* Shared macros for the self-checking ISA tests (filled in by the ISA test suite). */
