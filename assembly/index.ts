@@ -1,0 +1,178 @@
+// The core's exports: every function and constant the host may use. The host's matching file is host/core-exports.ts;
+// test/boundary.test.ts fails when an export appears that is not listed there. Only numbers cross; 64-bit values
+// cross as f64 (exact below 2^53) or through memory at the offsets exported here.
+import * as L from "./layout";
+import * as R from "./riscv";
+import * as S from "./stop";
+import { H, setHart, clearStop, clearEvents, STOP, EVENTS, EV_EXC } from "./state";
+import { execute } from "./hart";
+import { checkInterrupts } from "./trap";
+import { clintReset, clintUpdate, mtimeNow } from "./devices/clint";
+import { uartReset } from "./devices/uart";
+import { tlbFlush, tlbSelect, peekInsn16 } from "./mmu";
+import { clearExc } from "./state";
+
+// ---- constants: layout offsets, enums ----
+export const ABI_VERSION: u32 = 1;
+export const LAYOUT_HART_BASE: u32 = <u32>L.HART_BASE;
+export const LAYOUT_HART_STRIDE: u32 = <u32>L.HART_STRIDE;
+export const LAYOUT_RAM_PTR: u32 = <u32>L.RAM_PTR;
+export const HART_X: u32 = <u32>L.H_X;
+export const HART_F: u32 = <u32>L.H_F;
+export const HART_PC: u32 = <u32>L.H_PC;
+export const HART_PRIV: u32 = <u32>L.H_PRIV;
+export const HART_WFI: u32 = <u32>L.H_WFI;
+export const HART_INSTRET: u32 = <u32>L.H_INSTRET;
+export const HART_FCSR: u32 = <u32>L.H_FCSR;
+export const HART_MSTATUS: u32 = <u32>L.H_MSTATUS;
+export const HART_MCAUSE: u32 = <u32>L.H_MCAUSE;
+export const HART_MEPC: u32 = <u32>L.H_MEPC;
+export const HART_MTVAL: u32 = <u32>L.H_MTVAL;
+export const HART_SCAUSE: u32 = <u32>L.H_SCAUSE;
+export const HART_SEPC: u32 = <u32>L.H_SEPC;
+export const HART_STVAL: u32 = <u32>L.H_STVAL;
+export const HART_SATP: u32 = <u32>L.H_SATP;
+export const HART_STAT_TLB_HITS: u32 = <u32>L.H_STAT_TLB_HITS;
+export const HART_STAT_TLB_MISSES: u32 = <u32>L.H_STAT_TLB_MISSES;
+export const HART_STAT_WALKS: u32 = <u32>L.H_STAT_WALKS;
+export const HART_STAT_FLUSHES: u32 = <u32>L.H_STAT_FLUSHES;
+export const HART_STAT_TRAPS: u32 = <u32>L.H_STAT_TRAPS;
+export const HART_STAT_MMIO: u32 = <u32>L.H_STAT_MMIO;
+export const VM_EXIT_KIND: u32 = <u32>L.VM_EXIT_KIND;
+export const VM_EXIT_CODE: u32 = <u32>L.VM_EXIT_CODE;
+export const VM_HTIF_VALUE: u32 = <u32>L.VM_HTIF_VALUE;
+export const CONSOLE_HEAD: u32 = <u32>L.CONSOLE_HEAD;
+export const CONSOLE_TAIL: u32 = <u32>L.CONSOLE_TAIL;
+export const CONSOLE_DATA: u32 = <u32>L.CONSOLE_DATA;
+export const CONSOLE_SIZE: u32 = L.CONSOLE_SIZE;
+export const STOP_BUDGET: u32 = S.STOP_BUDGET;
+export const STOP_HALT: u32 = S.STOP_HALT;
+export const STOP_WFI: u32 = S.STOP_WFI;
+export const STOP_CONSOLE: u32 = S.STOP_CONSOLE;
+export const STOP_HTIF: u32 = S.STOP_HTIF;
+export const STOP_FATAL: u32 = S.STOP_FATAL;
+export const EXIT_KIND_NONE: u32 = L.EXIT_KIND_NONE;
+export const EXIT_KIND_POWEROFF: u32 = L.EXIT_KIND_POWEROFF;
+export const EXIT_KIND_RESET: u32 = L.EXIT_KIND_RESET;
+export const EXIT_KIND_HTIF: u32 = L.EXIT_KIND_HTIF;
+export const TIME_MODE_HOST: u32 = L.TIME_MODE_HOST;
+export const TIME_MODE_INSNS: u32 = L.TIME_MODE_INSNS;
+
+// Instructions per inner-loop call: bounds the latency of timer interrupts in host-time mode (~0.2 ms).
+const CHUNK: i32 = 1 << 16;
+
+/**
+ * Initializes the VM block and every hart (reset state, M-mode, pc = resetPc). ramBase/ramBytes/resetPc are
+ * f64 (exact integers). The host has sized the memory to hold RAM_PTR + ramBytes. Returns 0, or -1 if the
+ * arguments are invalid.
+ */
+export function vm_init(nharts: u32, ramBase: f64, ramBytes: f64, timeMode: u32, insnsPerTick: u32, resetPc: f64): i32 {
+  if (nharts == 0 || nharts > L.MAX_HARTS || ramBytes <= 0 || ramBytes % 4096 != 0 || ramBase % 4096 != 0) return -1;
+  if (<f64>L.RAM_PTR + ramBytes > <f64>memory.size() * 65536) return -1;
+  memory.fill(L.VM_BASE, 0, L.RAM_PTR - L.VM_BASE);
+  store<u32>(L.VM_MAGIC, L.VM_MAGIC_VALUE);
+  store<u64>(L.VM_RAM_BASE, <u64>ramBase);
+  store<u64>(L.VM_RAM_SIZE, <u64>ramBytes);
+  store<u32>(L.VM_RAM_PTR, <u32>L.RAM_PTR);
+  store<u32>(L.VM_NHARTS, nharts);
+  store<u32>(L.VM_TIME_MODE, timeMode);
+  store<u32>(L.VM_INSNS_PER_TICK, insnsPerTick == 0 ? 1 : insnsPerTick);
+  clintReset();
+  uartReset();
+  for (let i: u32 = 0; i < nharts; i++) hart_reset(i, resetPc);
+  return 0;
+}
+
+/** Puts hart `id` in its reset state (privileged spec §3.4) and selects it for this instance. */
+export function hart_reset(id: u32, pc: f64): void {
+  hart_select(id);
+  memory.fill(H, 0, L.HART_STRIDE);
+  store<u64>(H + L.H_PC, <u64>pc);
+  store<u32>(H + L.H_PRIV, R.PRV_M);
+  store<u32>(H + L.H_HARTID, id);
+  store<u64>(H + L.H_MSTATUS, R.MSTATUS_XL64);
+  tlbFlush();
+  store<u64>(H + L.H_STAT_FLUSHES, 0);
+  tlbSelect();
+}
+
+/** Makes this instance run hart `id`; returns the hart block's offset. */
+export function hart_select(id: u32): u32 {
+  setHart(L.hartPtr(id), L.tlbPtr(id));
+  return <u32>H;
+}
+
+/** Sets the HTIF tohost/fromhost addresses (0 = none). Stores to that page then take the slow path. */
+export function set_htif(tohost: f64, fromhost: f64): void {
+  store<u64>(L.VM_TOHOST, <u64>tohost);
+  store<u64>(L.VM_FROMHOST, <u64>fromhost);
+  tlbFlush();
+}
+
+/**
+ * Runs the selected hart for up to `budget` instructions. Returns STOP_*: the budget is spent, or something needs
+ * the host. Interrupts are checked between chunks and whenever an instruction changes interrupt state; in
+ * deterministic time mode a chunk ends exactly at the timer deadline, so runs are reproducible.
+ */
+export function run(budget: i32): u32 {
+  clearStop();
+  const h = H;
+  let left = budget;
+  while (left > 0) {
+    clearEvents();
+    clintUpdate();
+    checkInterrupts();
+    if (load<u32>(h + L.H_WFI) != 0) {
+      if ((load<u64>(h + L.H_MIP) & load<u64>(h + L.H_MIE)) != 0) store<u32>(h + L.H_WFI, 0);
+      else if (!skipIdle()) return S.STOP_WFI;
+      else continue;
+    }
+    let chunk = left < CHUNK ? left : CHUNK;
+    if (load<u32>(L.VM_TIME_MODE) == L.TIME_MODE_INSNS) chunk = limitToDeadline(chunk);
+    clearEvents();
+    left -= execute(chunk);
+    if (STOP != 0) return STOP;
+  }
+  return S.STOP_BUDGET;
+}
+
+/** Deterministic mode: how many instructions until this hart's timer fires (at least 1, at most `chunk`). */
+function limitToDeadline(chunk: i32): i32 {
+  const per = <u64>load<u32>(L.VM_INSNS_PER_TICK);
+  const cmp = load<u64>(L.VM_CLINT_MTIMECMP + (<usize>load<u32>(H + L.H_HARTID) << 3));
+  if (cmp >= 0xffff_ffff_ffff_ffff / per) return chunk;
+  const target = cmp * per;
+  const now = load<u64>(H + L.H_INSTRET);
+  if (target <= now) return chunk;
+  const d = target - now;
+  return d < <u64>chunk ? <i32>d : chunk;
+}
+
+/**
+ * A hart in WFI under deterministic time: jump minstret-derived time forward to the timer deadline
+ * by crediting idle cycles to mcycle... Idle time is not modelled yet, so a WFI with a pending deadline
+ * returns to the host like in host-time mode; returns false.
+ */
+function skipIdle(): bool { return false; }
+
+/** Ticks (10 MHz) until the selected hart's timer fires, or -1 if none is armed. For the host's WFI sleep. */
+export function next_timer_ticks(): f64 {
+  const cmp = load<u64>(L.VM_CLINT_MTIMECMP + (<usize>load<u32>(H + L.H_HARTID) << 3));
+  if (cmp == 0xffff_ffff_ffff_ffff) return -1;
+  const now = mtimeNow();
+  return cmp <= now ? 0 : <f64>(cmp - now);
+}
+
+/** The instruction at the selected hart's pc (32-bit, or 16-bit compressed zero-extended); 0 if not fetchable. */
+export function insn_at_pc(): u32 {
+  const pc = load<u64>(H + L.H_PC);
+  const lo = peekInsn16(pc);
+  let r = lo;
+  if ((EVENTS & EV_EXC) == 0 && (lo & 3) == 3) r |= peekInsn16(pc + 2) << 16;
+  const bad = (EVENTS & EV_EXC) != 0;
+  clearExc();
+  return bad ? 0 : r;
+}
+
+/** Invalidates the selected hart's TLB (after the host changed guest memory mappings or page tables). */
+export function tlb_flush(): void { tlbFlush(); }

@@ -1,0 +1,118 @@
+// Fixed layout of the VM's linear memory: every piece of VM state lives at a known offset (ARCHITECTURE.md §1).
+//
+//   0x0000_0000  AssemblyScript static data (immutable strings only; < 64 KiB)
+//   0x0001_0000  VM block: configuration, device registers, stop information   (VM_*)
+//   0x0001_1000  console output ring, written by the UART, drained by the host  (CONSOLE_*)
+//   0x0001_2000  hart blocks, HART_STRIDE bytes each, MAX_HARTS of them           (HART_*)
+//   0x0002_0000  software TLBs, TLB_STRIDE bytes per hart                        (TLB_*)
+//   0x0010_0000  guest RAM (flat for now; the G-stage frame allocator replaces it)
+//
+// Nothing here is a Wasm global: several instances (one per thread) share this memory.
+
+export const MAX_HARTS: u32 = 8;
+
+// ---- VM block ----
+export const VM_BASE: usize = 0x1_0000;
+export const VM_MAGIC = VM_BASE + 0x00;          // u32 "WVM1" once initialized
+export const VM_RAM_BASE = VM_BASE + 0x08;       // u64 guest-physical base of RAM
+export const VM_RAM_SIZE = VM_BASE + 0x10;       // u64 bytes of guest RAM
+export const VM_RAM_PTR = VM_BASE + 0x18;        // u32 offset of RAM in linear memory
+export const VM_NHARTS = VM_BASE + 0x1c;         // u32
+export const VM_TIME_MODE = VM_BASE + 0x20;      // u32 TIME_MODE_*
+export const VM_TIME_NOW = VM_BASE + 0x28;       // u64 mtime last computed (ticks)
+export const VM_TIME_OFFSET = VM_BASE + 0x30;    // f64 host ticks at which mtime was 0
+export const VM_TOHOST = VM_BASE + 0x38;         // u64 guest-physical address of HTIF tohost (0: none)
+export const VM_FROMHOST = VM_BASE + 0x40;       // u64 guest-physical address of HTIF fromhost (0: none)
+export const VM_EXIT_CODE = VM_BASE + 0x48;      // u32 guest exit code once halted
+export const VM_EXIT_KIND = VM_BASE + 0x4c;      // u32 EXIT_KIND_*
+export const VM_HTIF_VALUE = VM_BASE + 0x50;     // u64 tohost value the host must handle (STOP_HTIF)
+export const VM_FAULT_ADDR = VM_BASE + 0x58;     // u64 detail for STOP_FATAL
+export const VM_INSNS_PER_TICK = VM_BASE + 0x60; // u32 deterministic mode: retired instructions per mtime tick
+// Devices
+export const VM_CLINT_MTIMECMP = VM_BASE + 0x100; // u64 × MAX_HARTS
+export const VM_CLINT_MSIP = VM_BASE + 0x140;     // u32 × MAX_HARTS
+export const VM_UART = VM_BASE + 0x200;           // NS16550A registers, see devices/uart.ts
+
+export const VM_MAGIC_VALUE: u32 = 0x314d5657; // "WVM1"
+
+export const TIME_MODE_HOST: u32 = 0;  // mtime follows the host's monotonic clock
+export const TIME_MODE_INSNS: u32 = 1; // mtime derived from retired instructions: deterministic
+
+export const EXIT_KIND_NONE: u32 = 0;
+export const EXIT_KIND_POWEROFF: u32 = 1; // test device or SBI shutdown; VM_EXIT_CODE holds the code
+export const EXIT_KIND_RESET: u32 = 2;    // guest asked for a reboot
+export const EXIT_KIND_HTIF: u32 = 3;     // riscv-tests tohost: VM_EXIT_CODE holds the payload (0 = pass, N = test N failed)
+
+// ---- Console ring (UART transmit) ----
+export const CONSOLE_BASE: usize = 0x1_1000;
+export const CONSOLE_HEAD = CONSOLE_BASE + 0;  // u32 bytes written by the core (monotonic)
+export const CONSOLE_TAIL = CONSOLE_BASE + 4;  // u32 bytes consumed by the host (monotonic)
+export const CONSOLE_DATA = CONSOLE_BASE + 64;
+export const CONSOLE_SIZE: u32 = 2048;         // power of two
+
+// ---- Hart blocks ----
+export const HART_BASE: usize = 0x1_2000;
+export const HART_STRIDE: usize = 0x1000;
+// Offsets inside a hart block.
+export const H_X: usize = 0x000;        // x0..x31, u64 each
+export const H_XSCRATCH: usize = 0x100; // writes to x0 land here
+export const H_F: usize = 0x108;        // f0..f31, u64 bit patterns (NaN-boxed for binary32)
+export const H_PC: usize = 0x208;
+export const H_PRIV: usize = 0x210;     // u32 current privilege: 0 U, 1 S, 3 M
+export const H_WFI: usize = 0x214;      // u32 1 while stalled in WFI
+export const H_INSTRET: usize = 0x218;  // u64 minstret
+export const H_CYCLE: usize = 0x220;    // u64 mcycle
+export const H_RES_ADDR: usize = 0x228; // u64 LR reservation address
+export const H_RES_VALID: usize = 0x230;// u32
+export const H_HARTID: usize = 0x234;   // u32
+export const H_FCSR: usize = 0x238;     // u32 frm << 5 | fflags
+export const H_MSTATUS: usize = 0x240;
+export const H_MEDELEG: usize = 0x248;
+export const H_MIDELEG: usize = 0x250;
+export const H_MIE: usize = 0x258;
+export const H_MIP: usize = 0x260;      // software-writable bits; MTIP/MSIP/MEIP are merged in from devices
+export const H_MTVEC: usize = 0x268;
+export const H_MSCRATCH: usize = 0x270;
+export const H_MEPC: usize = 0x278;
+export const H_MCAUSE: usize = 0x280;
+export const H_MTVAL: usize = 0x288;
+export const H_MCOUNTEREN: usize = 0x290;
+export const H_MCOUNTINHIBIT: usize = 0x298;
+export const H_MENVCFG: usize = 0x2a0;
+export const H_STVEC: usize = 0x2a8;
+export const H_SSCRATCH: usize = 0x2b0;
+export const H_SEPC: usize = 0x2b8;
+export const H_SCAUSE: usize = 0x2c0;
+export const H_STVAL: usize = 0x2c8;
+export const H_SATP: usize = 0x2d0;
+export const H_SCOUNTEREN: usize = 0x2d8;
+export const H_SENVCFG: usize = 0x2e0;
+export const H_TSELECT: usize = 0x2e8;
+// Software TLB bank pointers for the current effective privilege (recomputed on mode changes).
+export const H_TLB_FETCH: usize = 0x300; // u32
+export const H_TLB_LOAD: usize = 0x304;  // u32
+export const H_TLB_STORE: usize = 0x308; // u32
+// Counters readable by the host.
+export const H_STAT_TLB_HITS: usize = 0x320;   // u64 (slow-path fills count as misses)
+export const H_STAT_TLB_MISSES: usize = 0x328; // u64
+export const H_STAT_WALKS: usize = 0x330;      // u64
+export const H_STAT_FLUSHES: usize = 0x338;    // u64
+export const H_STAT_TRAPS: usize = 0x340;      // u64 exceptions + interrupts taken
+export const H_STAT_MMIO: usize = 0x348;       // u64 device accesses
+export const H_STAT_INSNS: usize = H_INSTRET;
+
+// ---- Software TLBs ----
+// Per hart: 3 access types (fetch, load, store) × 3 privileges (U, S, M) banks of TLB_ENTRIES.
+// Entry: u64 tag (virtual page number; all ones = invalid), u64 delta (ptr = va + delta).
+export const TLB_BASE: usize = 0x2_0000;
+export const TLB_ENTRIES: u32 = 256;
+export const TLB_ENTRY_BYTES: usize = 16;
+export const TLB_BANK_BYTES: usize = <usize>TLB_ENTRIES * TLB_ENTRY_BYTES;
+export const TLB_STRIDE: usize = TLB_BANK_BYTES * 9;
+export const TLB_INVALID: u64 = 0xffff_ffff_ffff_ffff;
+
+// ---- Guest RAM ----
+export const RAM_PTR: usize = 0x10_0000;
+
+@inline export function hartPtr(id: u32): usize { return HART_BASE + <usize>id * HART_STRIDE; }
+@inline export function tlbPtr(id: u32): usize { return TLB_BASE + <usize>id * TLB_STRIDE; }
