@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// The `wasmvisor` command line: parses arguments, boots a VM from an image, and maps the outcome to an exit code.
+import { parseArgs } from "node:util";
+import { readFileSync, writeSync, openSync, closeSync, renameSync, fsyncSync, writeFileSync } from "node:fs";
+import { ExitCode, WasmvisorError } from "./errors.js";
+import { Vm, DEFAULT_RAM_BASE, DEFAULT_MEM_BYTES } from "./vm.js";
+import { isElf, type ElfImage } from "./elf.js";
+import { runToExit, type RunResult } from "./runner.js";
+import { packageRoot } from "./core-module.js";
+import { join } from "node:path";
+import { formatSignature } from "./signature.js";
+
+const USAGE = `usage: wasmvisor run [options] <image>
+
+Boots <image> (an ELF64 RISC-V executable, or a raw binary) on one RV64GC hart and runs it until it powers off.
+
+options:
+  --mem SIZE                 guest RAM, e.g. 128M, 1G (default 128M)
+  --load-addr ADDR           where a raw binary is loaded and started (default 0x80000000)
+  --htif                     riscv-tests protocol: pass/fail through the ELF's tohost symbol
+  --signature FILE           after the run, write begin_signature..end_signature to FILE (spike/Sail format)
+  --signature-granularity N  bytes per signature line: 4, 8 or 16 (default 4)
+  --trace                    log every retired instruction to stderr in spike's commit-log format
+  --trace-file FILE          write the trace to FILE instead
+  --timeout SECONDS          stop the guest after this much wall time (exit 3)
+  --max-insns N              stop the guest after N retired instructions (exit 3)
+  --deterministic            derive time from retired instructions (reproducible runs)
+  --stats                    print counters (instructions, MIPS, TLB, traps) to stderr on exit
+  -h, --help                 show this help
+  --version                  print the version
+
+exit codes: 0 guest passed / powered off with 0; 1 guest reported failure; N the guest's own
+poweroff code; 2 usage or bad input; 3 timeout; 4 guest error; 70 internal error`;
+
+function parseSize(s: string): number {
+  const m = /^(\d+)([KMG]?)i?B?$/i.exec(s.trim());
+  if (!m) throw new WasmvisorError(`--mem: cannot parse size '${s}' (use e.g. 128M or 1G)`);
+  const mult = { "": 1024 * 1024, K: 1024, M: 1024 * 1024, G: 1024 * 1024 * 1024 }[m[2].toUpperCase() as "" | "K" | "M" | "G"];
+  return Number(m[1]) * mult;
+}
+
+function parseAddr(s: string, flag: string): bigint {
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(s.trim())) throw new WasmvisorError(`${flag}: '${s}' is not a number`);
+  return BigInt(s.trim());
+}
+
+function parseNumber(s: string, flag: string): number {
+  const n = Number(s);
+  if (!Number.isFinite(n) || n <= 0) throw new WasmvisorError(`${flag}: '${s}' is not a positive number`);
+  return n;
+}
+
+/** Atomic file write: temp file, fsync, rename. */
+function writeFileAtomic(path: string, data: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  const fd = openSync(tmp, "r+");
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+  renameSync(tmp, path);
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, allowPositionals: true, strict: true,
+      options: {
+        mem: { type: "string" }, "load-addr": { type: "string" }, htif: { type: "boolean" },
+        signature: { type: "string" }, "signature-granularity": { type: "string" },
+        trace: { type: "boolean" }, "trace-file": { type: "string" }, timeout: { type: "string" },
+        "max-insns": { type: "string" }, deterministic: { type: "boolean" }, stats: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new WasmvisorError(`${(e as Error).message.split("\n")[0]} (see wasmvisor --help)`);
+  }
+  const o = parsed.values;
+  if (o.help) { process.stdout.write(USAGE + "\n"); return ExitCode.OK; }
+  if (parsed.positionals.length !== 1) throw new WasmvisorError("run: expected exactly one image (see wasmvisor --help)");
+  const path = parsed.positionals[0];
+  const memBytes = o.mem !== undefined ? parseSize(o.mem) : DEFAULT_MEM_BYTES;
+  const gran = o["signature-granularity"] !== undefined ? parseNumber(o["signature-granularity"], "--signature-granularity") : 4;
+  if (![4, 8, 16].includes(gran)) throw new WasmvisorError("--signature-granularity must be 4, 8 or 16");
+  const timeoutMs = o.timeout !== undefined ? parseNumber(o.timeout, "--timeout") * 1000 : undefined;
+  const maxInsns = o["max-insns"] !== undefined ? BigInt(Math.floor(parseNumber(o["max-insns"], "--max-insns"))) : undefined;
+
+  let buf: Uint8Array;
+  try { buf = readFileSync(path); } catch (e) {
+    throw new WasmvisorError(`${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  const vm = Vm.create({ memBytes, deterministic: !!o.deterministic });
+  let img: ElfImage | undefined;
+  if (isElf(buf)) {
+    if (o["load-addr"] !== undefined) throw new WasmvisorError("--load-addr applies to raw binaries, not ELF images");
+    img = vm.loadElf(buf, path);
+  } else {
+    vm.loadRaw(buf, o["load-addr"] !== undefined ? parseAddr(o["load-addr"], "--load-addr") : DEFAULT_RAM_BASE, path);
+  }
+  if (o.htif && !img?.symbols.has("tohost")) throw new WasmvisorError(`${path}: --htif needs an ELF with a tohost symbol`);
+  let sigRange: [bigint, bigint] | undefined;
+  if (o.signature !== undefined) {
+    const b = img?.symbols.get("begin_signature"), e = img?.symbols.get("end_signature");
+    if (b === undefined || e === undefined) throw new WasmvisorError(`${path}: --signature needs begin_signature and end_signature symbols`);
+    if (e < b) throw new WasmvisorError(`${path}: end_signature lies before begin_signature`);
+    vm.ramOffset(b, Number(e - b), "signature");
+    sigRange = [b, e];
+  }
+
+  let traceFd: number | undefined;
+  let traceOut: ((l: string) => void) | undefined;
+  if (o["trace-file"] !== undefined) {
+    traceFd = openSync(o["trace-file"], "w");
+    traceOut = (l) => writeSync(traceFd!, l + "\n");
+  } else if (o.trace) {
+    traceOut = (l) => writeSync(2, l + "\n");
+  }
+  let result: RunResult;
+  try {
+    result = await runToExit(vm, {
+      timeoutMs, maxInsns, trace: traceOut,
+      onConsole: (b) => { writeSync(1, b); },
+    });
+  } finally {
+    if (traceFd !== undefined) closeSync(traceFd);
+  }
+  if (sigRange) writeFileAtomic(o.signature!, formatSignature(vm.readPhys(sigRange[0], Number(sigRange[1] - sigRange[0])), gran));
+  if (o.stats) {
+    const s = vm.stats();
+    const mips = Number(result.instret) / (result.wallMs * 1000);
+    process.stderr.write(`wasmvisor: ${result.instret} instructions in ${result.wallMs.toFixed(1)} ms (${mips.toFixed(1)} MIPS); ` +
+      `tlb misses ${s.tlbMisses}, page walks ${s.pageWalks}, tlb flushes ${s.tlbFlushes}, traps ${s.traps}, mmio ${s.mmio}\n`);
+  }
+  if (result.reason === "timeout") { process.stderr.write(`wasmvisor: timeout after ${(timeoutMs! / 1000)} s (pc 0x${vm.pc.toString(16)})\n`); return ExitCode.TIMEOUT; }
+  if (result.reason === "max-insns") { process.stderr.write(`wasmvisor: stopped after ${maxInsns} instructions (pc 0x${vm.pc.toString(16)})\n`); return ExitCode.TIMEOUT; }
+  const exit = result.exit!;
+  if (exit.kind === "htif") {
+    if (exit.code === 0) return ExitCode.OK;
+    process.stderr.write(`wasmvisor: FAIL: test ${exit.code}\n`);
+    return ExitCode.GUEST_FAIL;
+  }
+  if (exit.kind === "reset") {
+    process.stderr.write("wasmvisor: the guest asked for a reboot, which is not supported yet\n");
+    return ExitCode.GUEST_ERROR;
+  }
+  if (exit.code !== 0) {
+    process.stderr.write(`wasmvisor: guest powered off with exit code ${exit.code}\n`);
+    return (exit.code & 0xff) || ExitCode.GUEST_FAIL;
+  }
+  return ExitCode.OK;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === "-h" || cmd === "--help" || cmd === "help") { process.stdout.write(USAGE + "\n"); return cmd === undefined ? ExitCode.USAGE : ExitCode.OK; }
+  if (cmd === "--version") {
+    process.stdout.write(JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")).version + "\n");
+    return ExitCode.OK;
+  }
+  if (cmd === "run") return cmdRun(rest);
+  throw new WasmvisorError(`unknown command '${cmd}' (see wasmvisor --help)`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    if (e instanceof WasmvisorError) {
+      process.stderr.write(`wasmvisor: ${e.message}\n`);
+      process.exitCode = e.exitCode;
+    } else {
+      process.stderr.write(`wasmvisor: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exitCode = ExitCode.INTERNAL;
+    }
+  },
+);

@@ -1,0 +1,58 @@
+// The host side of the core's exports (assembly/index.ts): their types, and a checked lookup so a missing or
+// unexpected symbol fails at load time rather than mid-run.
+
+export interface CoreFunctions {
+  vm_init(nharts: number, ramBase: number, ramBytes: number, timeMode: number, insnsPerTick: number, resetPc: number): number;
+  hart_reset(id: number, pc: number): void;
+  hart_select(id: number): number;
+  set_htif(tohost: number, fromhost: number): void;
+  run(budget: number): number;
+  next_timer_ticks(): number;
+  insn_at_pc(): number;
+  tlb_flush(): void;
+  expand_c(raw: number): number;
+}
+
+/** Exported constants (offsets into the VM's memory and enum values), defined once in the core. */
+export const CORE_CONSTANTS = [
+  "ABI_VERSION", "LAYOUT_HART_BASE", "LAYOUT_HART_STRIDE", "LAYOUT_RAM_PTR",
+  "HART_X", "HART_F", "HART_PC", "HART_PRIV", "HART_WFI", "HART_INSTRET", "HART_FCSR", "HART_MSTATUS",
+  "HART_MCAUSE", "HART_MEPC", "HART_MTVAL", "HART_SCAUSE", "HART_SEPC", "HART_STVAL", "HART_SATP",
+  "HART_STAT_TLB_HITS", "HART_STAT_TLB_MISSES", "HART_STAT_WALKS", "HART_STAT_FLUSHES", "HART_STAT_TRAPS", "HART_STAT_MMIO",
+  "VM_EXIT_KIND", "VM_EXIT_CODE", "VM_HTIF_VALUE",
+  "CONSOLE_HEAD", "CONSOLE_TAIL", "CONSOLE_DATA", "CONSOLE_SIZE",
+  "STOP_BUDGET", "STOP_HALT", "STOP_WFI", "STOP_CONSOLE", "STOP_HTIF", "STOP_FATAL",
+  "EXIT_KIND_NONE", "EXIT_KIND_POWEROFF", "EXIT_KIND_RESET", "EXIT_KIND_HTIF",
+  "TIME_MODE_HOST", "TIME_MODE_INSNS",
+] as const;
+
+export const CORE_FUNCTIONS = [
+  "vm_init", "hart_reset", "hart_select", "set_htif", "run", "next_timer_ticks", "insn_at_pc", "tlb_flush", "expand_c",
+] as const;
+
+/** Every export the core may have: its functions, constants, and AssemblyScript's start function. */
+export const CORE_EXPORTS: readonly string[] = [...CORE_FUNCTIONS, ...CORE_CONSTANTS, "_initialize"];
+
+export type CoreConstants = Record<(typeof CORE_CONSTANTS)[number], number>;
+
+export interface Core {
+  fn: CoreFunctions;
+  k: CoreConstants;
+}
+
+/** Looks up every listed export of an instance; throws if one is missing. */
+export function bindCore(instance: WebAssembly.Instance): Core {
+  const ex = instance.exports as Record<string, unknown>;
+  const fn: Record<string, unknown> = {};
+  for (const name of CORE_FUNCTIONS) {
+    if (typeof ex[name] !== "function") throw new Error(`core.wasm lacks export ${name}: rebuild with npm run build`);
+    fn[name] = ex[name];
+  }
+  const k: Record<string, number> = {};
+  for (const name of CORE_CONSTANTS) {
+    const g = ex[name];
+    if (!(g instanceof WebAssembly.Global)) throw new Error(`core.wasm lacks constant ${name}: rebuild with npm run build`);
+    k[name] = Number(g.value);
+  }
+  return { fn: fn as unknown as CoreFunctions, k: k as CoreConstants };
+}

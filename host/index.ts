@@ -1,0 +1,5 @@
+// The embedding API: `import { Vm, runToExit } from "wasmvisor"`.
+export { Vm, DEFAULT_RAM_BASE, DEFAULT_MEM_BYTES, type VmOptions, type StopReason, type ExitStatus } from "./vm.js";
+export { runToExit, type RunOptions, type RunResult } from "./runner.js";
+export { parseElf, isElf, type ElfImage, type ElfSegment } from "./elf.js";
+export { WasmvisorError, ExitCode } from "./errors.js";

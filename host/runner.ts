@@ -1,0 +1,79 @@
+// Drives a VM to completion: slices of the core's run loop, console draining, WFI sleeps, limits and tracing.
+import { ExitCode, WasmvisorError } from "./errors.js";
+import { TIMEBASE_HZ } from "./core-imports.js";
+import type { ExitStatus, Vm } from "./vm.js";
+import { traceStep } from "./trace.js";
+
+export interface RunOptions {
+  /** Wall-clock limit in milliseconds. */
+  timeoutMs?: number;
+  /** Retired-instruction limit. */
+  maxInsns?: bigint;
+  /** Called with console output as it appears. */
+  onConsole?: (bytes: Uint8Array) => void;
+  /** If set, every retired instruction is logged through it (slow). */
+  trace?: (line: string) => void;
+  /** Instructions per run() call (default 4M: run() must return regularly for V8 to tier up). */
+  sliceBudget?: number;
+}
+
+export interface RunResult {
+  /** How the guest ended; null when a limit stopped it. */
+  exit: ExitStatus | null;
+  /** "exit", "timeout" or "max-insns". */
+  reason: "exit" | "timeout" | "max-insns";
+  instret: bigint;
+  wallMs: number;
+}
+
+const sleepView = new Int32Array(new SharedArrayBuffer(4));
+
+export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResult> {
+  const t0 = performance.now();
+  const deadline = opts.timeoutMs !== undefined ? t0 + opts.timeoutMs : Infinity;
+  const slice = opts.sliceBudget ?? 4_000_000;
+  const start = vm.instret;
+  let lastYield = t0;
+  const flush = () => { const b = vm.drainConsole(); if (b.length && opts.onConsole) opts.onConsole(b); };
+  const finish = (exit: ExitStatus | null, reason: RunResult["reason"]): RunResult => {
+    flush();
+    return { exit, reason, instret: vm.instret - start, wallMs: performance.now() - t0 };
+  };
+  for (;;) {
+    let budget = slice;
+    if (opts.maxInsns !== undefined) {
+      const left = opts.maxInsns - (vm.instret - start);
+      if (left <= 0n) return finish(null, "max-insns");
+      if (left < BigInt(budget)) budget = Number(left);
+    }
+    let stop: ReturnType<Vm["run"]>;
+    if (opts.trace) {
+      stop = "budget";
+      const n = Math.min(budget, 10_000);
+      for (let i = 0; i < n && stop === "budget"; i++) stop = traceStep(vm, opts.trace);
+    } else {
+      stop = vm.run(budget);
+    }
+    flush();
+    switch (stop) {
+      case "halt": return finish(vm.exitStatus(), "exit");
+      case "htif":
+        throw new WasmvisorError(`guest made an unsupported HTIF request 0x${vm.htifValue().toString(16)}`, ExitCode.GUEST_ERROR);
+      case "fatal":
+        throw new WasmvisorError(`VM stopped on a fatal error at pc 0x${vm.pc.toString(16)}`, ExitCode.GUEST_ERROR);
+      case "wfi": {
+        const ticks = vm.nextTimerTicks();
+        if (ticks < 0) {
+          throw new WasmvisorError(`guest waits for an interrupt that cannot arrive (WFI with no timer armed) at pc 0x${vm.pc.toString(16)}`, ExitCode.GUEST_ERROR);
+        }
+        const ms = Math.min(ticks / (TIMEBASE_HZ / 1000), deadline - performance.now(), 50);
+        if (ms > 0) Atomics.wait(sleepView, 0, 0, ms);
+        break;
+      }
+      default: break;
+    }
+    const now = performance.now();
+    if (now >= deadline) return finish(null, "timeout");
+    if (now - lastYield > 20) { lastYield = now; await new Promise((r) => setImmediate(r)); }
+  }
+}

@@ -1,0 +1,182 @@
+// A VM: one shared WebAssembly.Memory holding all its state, and an instance of the core over it.
+// Loads images, runs the hart in slices, and exposes registers, console output and exit status to the host.
+import { WasmvisorError, ExitCode } from "./errors.js";
+import { makeImports } from "./core-imports.js";
+import { bindCore, type Core } from "./core-exports.js";
+import { coreModule } from "./core-module.js";
+import { parseElf, type ElfImage } from "./elf.js";
+
+export const DEFAULT_RAM_BASE = 0x8000_0000n;
+export const DEFAULT_MEM_BYTES = 128 * 1024 * 1024;
+const WASM_PAGE = 65536;
+/** Wasm32 caps linear memory at 4 GiB; the core's own state sits below RAM. */
+export const MAX_MEM_BYTES = 4 * 1024 * 1024 * 1024 - 2 * 1024 * 1024;
+
+export interface VmOptions {
+  /** Guest RAM in bytes (multiple of 4 KiB). */
+  memBytes?: number;
+  /** Guest-physical address of RAM. */
+  ramBase?: bigint;
+  /** Derive mtime from retired instructions instead of the host clock: runs are reproducible. */
+  deterministic?: boolean;
+  /** In deterministic mode: retired instructions per 10 MHz tick. */
+  insnsPerTick?: number;
+}
+
+export type StopReason = "budget" | "halt" | "wfi" | "console" | "htif" | "fatal";
+
+export interface ExitStatus {
+  kind: "poweroff" | "reset" | "htif";
+  code: number;
+}
+
+export class Vm {
+  readonly memory: WebAssembly.Memory;
+  readonly core: Core;
+  readonly ramBase: bigint;
+  readonly memBytes: number;
+  private u8: Uint8Array;
+  private dv: DataView;
+  private hart: number;
+
+  private constructor(memory: WebAssembly.Memory, core: Core, ramBase: bigint, memBytes: number) {
+    this.memory = memory;
+    this.core = core;
+    this.ramBase = ramBase;
+    this.memBytes = memBytes;
+    this.u8 = new Uint8Array(memory.buffer);
+    this.dv = new DataView(memory.buffer);
+    this.hart = core.k.LAYOUT_HART_BASE;
+  }
+
+  static create(opts: VmOptions = {}): Vm {
+    const memBytes = opts.memBytes ?? DEFAULT_MEM_BYTES;
+    const ramBase = opts.ramBase ?? DEFAULT_RAM_BASE;
+    if (!Number.isSafeInteger(memBytes) || memBytes <= 0 || memBytes % 4096 !== 0) {
+      throw new WasmvisorError(`memory size must be a positive multiple of 4 KiB (got ${memBytes})`);
+    }
+    if (memBytes > MAX_MEM_BYTES) throw new WasmvisorError(`memory size ${memBytes} exceeds the 4 GiB Wasm32 limit`);
+    const module = coreModule();
+    // The core's layout puts RAM at LAYOUT_RAM_PTR; size the memory once (initial = maximum) so views never detach.
+    const probe = 0x10_0000;
+    const pages = Math.ceil((probe + memBytes) / WASM_PAGE);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const instance = new WebAssembly.Instance(module, makeImports(memory));
+    const core = bindCore(instance);
+    if (core.k.LAYOUT_RAM_PTR !== probe) throw new WasmvisorError("core.wasm layout mismatch: rebuild", ExitCode.INTERNAL);
+    const vm = new Vm(memory, core, ramBase, memBytes);
+    const mode = opts.deterministic ? core.k.TIME_MODE_INSNS : core.k.TIME_MODE_HOST;
+    const rc = core.fn.vm_init(1, Number(ramBase), memBytes, mode, opts.insnsPerTick ?? 10, Number(ramBase));
+    if (rc !== 0) throw new WasmvisorError("core refused the VM configuration", ExitCode.INTERNAL);
+    return vm;
+  }
+
+  // ---- guest-physical memory ----
+  /** Offset in linear memory of guest-physical [pa, pa+len), or throws if not inside RAM. */
+  ramOffset(pa: bigint, len: number, what = "address range"): number {
+    const off = pa - this.ramBase;
+    if (off < 0n || off + BigInt(len) > BigInt(this.memBytes)) {
+      throw new WasmvisorError(`${what} 0x${pa.toString(16)}+0x${len.toString(16)} lies outside guest RAM ` +
+        `(0x${this.ramBase.toString(16)}..0x${(this.ramBase + BigInt(this.memBytes)).toString(16)})`);
+    }
+    return this.core.k.LAYOUT_RAM_PTR + Number(off);
+  }
+  writePhys(pa: bigint, data: Uint8Array, what?: string): void { this.u8.set(data, this.ramOffset(pa, data.length, what)); }
+  readPhys(pa: bigint, len: number): Uint8Array { const o = this.ramOffset(pa, len); return this.u8.slice(o, o + len); }
+
+  /** Loads an ELF image's segments at their physical addresses; sets pc to the entry. Returns the parsed image. */
+  loadElf(buf: Uint8Array, name = "image"): ElfImage {
+    const img = parseElf(buf, name);
+    for (const s of img.segments) {
+      this.ramOffset(s.paddr, Number(s.memsz), `${name}: segment at`);
+      this.writePhys(s.paddr, s.data);
+      const zero = Number(s.memsz) - s.data.length;
+      if (zero > 0) { const o = this.ramOffset(s.paddr + BigInt(s.data.length), zero); this.u8.fill(0, o, o + zero); }
+    }
+    this.pc = img.entry;
+    const tohost = img.symbols.get("tohost");
+    if (tohost !== undefined) this.setHtif(tohost, img.symbols.get("fromhost") ?? 0n);
+    return img;
+  }
+
+  /** Loads a raw binary at `addr` and starts there. */
+  loadRaw(buf: Uint8Array, addr: bigint, name = "image"): void {
+    if (buf.length === 0) throw new WasmvisorError(`${name}: empty image`);
+    this.writePhys(addr, buf, `${name}: loaded at`);
+    this.pc = addr;
+  }
+
+  setHtif(tohost: bigint, fromhost: bigint): void {
+    this.ramOffset(tohost, 8, "tohost");
+    this.core.fn.set_htif(Number(tohost), Number(fromhost));
+  }
+
+  // ---- hart state (hart 0) ----
+  get pc(): bigint { return this.dv.getBigUint64(this.hart + this.core.k.HART_PC, true); }
+  set pc(v: bigint) { this.dv.setBigUint64(this.hart + this.core.k.HART_PC, v, true); }
+  get priv(): number { return this.dv.getUint32(this.hart + this.core.k.HART_PRIV, true); }
+  get instret(): bigint { return this.dv.getBigUint64(this.hart + this.core.k.HART_INSTRET, true); }
+  x(i: number): bigint { return this.dv.getBigUint64(this.hart + this.core.k.HART_X + i * 8, true); }
+  setX(i: number, v: bigint): void { if (i !== 0) this.dv.setBigUint64(this.hart + this.core.k.HART_X + i * 8, BigInt.asUintN(64, v), true); }
+  f(i: number): bigint { return this.dv.getBigUint64(this.hart + this.core.k.HART_F + i * 8, true); }
+  hartU64(off: number): bigint { return this.dv.getBigUint64(this.hart + off, true); }
+  hartU32(off: number): number { return this.dv.getUint32(this.hart + off, true); }
+
+  // ---- running ----
+  /** Runs up to `budget` instructions; returns why the core stopped. */
+  run(budget: number): StopReason {
+    const r = this.core.fn.run(budget);
+    const k = this.core.k;
+    switch (r) {
+      case k.STOP_BUDGET: return "budget";
+      case k.STOP_HALT: return "halt";
+      case k.STOP_WFI: return "wfi";
+      case k.STOP_CONSOLE: return "console";
+      case k.STOP_HTIF: return "htif";
+      default: return "fatal";
+    }
+  }
+
+  /** Console bytes the guest wrote since the last call. */
+  drainConsole(): Uint8Array {
+    const k = this.core.k;
+    const head = this.dv.getUint32(k.CONSOLE_HEAD, true);
+    const tail = this.dv.getUint32(k.CONSOLE_TAIL, true);
+    const n = (head - tail) >>> 0;
+    if (n === 0) return new Uint8Array(0);
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.u8[k.CONSOLE_DATA + ((tail + i) & (k.CONSOLE_SIZE - 1))];
+    this.dv.setUint32(k.CONSOLE_TAIL, head, true);
+    return out;
+  }
+
+  /** Exit status after a "halt" stop. */
+  exitStatus(): ExitStatus {
+    const k = this.core.k;
+    const kind = this.dv.getUint32(k.VM_EXIT_KIND, true);
+    const code = this.dv.getUint32(k.VM_EXIT_CODE, true);
+    if (kind === k.EXIT_KIND_HTIF) return { kind: "htif", code };
+    if (kind === k.EXIT_KIND_RESET) return { kind: "reset", code };
+    return { kind: "poweroff", code };
+  }
+
+  htifValue(): bigint { return this.dv.getBigUint64(this.core.k.VM_HTIF_VALUE, true); }
+
+  /** Ticks until the hart's timer fires (-1: none armed). */
+  nextTimerTicks(): number { return this.core.fn.next_timer_ticks(); }
+
+  /** The instruction at pc (16-bit ones zero-extended), 0 if not fetchable. */
+  insnAtPc(): number { return this.core.fn.insn_at_pc() >>> 0; }
+
+  stats(): Record<string, bigint> {
+    const k = this.core.k;
+    return {
+      instret: this.instret,
+      tlbMisses: this.hartU64(k.HART_STAT_TLB_MISSES),
+      pageWalks: this.hartU64(k.HART_STAT_WALKS),
+      tlbFlushes: this.hartU64(k.HART_STAT_FLUSHES),
+      traps: this.hartU64(k.HART_STAT_TRAPS),
+      mmio: this.hartU64(k.HART_STAT_MMIO),
+    };
+  }
+}
