@@ -4,6 +4,7 @@ import * as L from "./layout";
 import * as R from "./riscv";
 import { mtimeNow } from "./devices/clint";
 import { tlbFlush, tlbSelect } from "./mmu";
+import { pmpcfgRead, pmpcfgWrite, pmpaddrRead, pmpaddrWrite } from "./pmp";
 
 // mip bits that software may write directly (MTIP/MSIP/MEIP come from the devices).
 const MIP_WRITABLE: u64 = R.S_INTERRUPTS;
@@ -84,7 +85,14 @@ export function csrRead(csr: u32, insn: u32): u64 {
     case R.CSR_MIMPID: return 0;
     case R.CSR_MHARTID: return <u64>load<u32>(h + L.H_HARTID);
     case R.CSR_MCONFIGPTR: return 0;
+    case R.CSR_TSELECT: return 0;   // one trigger slot, of type 0 ("none"): Sdtrig present, no triggers
+    case R.CSR_TDATA1: return 0;
+    case R.CSR_TDATA1 + 1: return 0; // tdata2
+    case R.CSR_TDATA1 + 2: return 0; // tdata3
+    case R.CSR_PMPCFG0: return pmpcfgRead(0);
+    case R.CSR_PMPCFG0 + 2: return pmpcfgRead(2);
     default: {
+      if (csr >= R.CSR_PMPADDR0 && csr < R.CSR_PMPADDR0 + 16) return pmpaddrRead(csr - R.CSR_PMPADDR0);
       // hpmcounter3..31 (0xc03-0xc1f): gated by the counter-enable bits, which are hardwired to 0 for them.
       if (csr >= 0xc03 && csr <= 0xc1f) { if (prv == R.PRV_M) return 0; break; }
       // mhpmcounter3..31 and mhpmevent3..31: implemented as read-only zero (§3.1.10).
@@ -163,7 +171,12 @@ export function csrWrite(csr: u32, v: u64, insn: u32): void {
       requestBreak();
       break;
     }
-    default: break; // read-only-zero hpm counters/events
+    case R.CSR_TSELECT: case R.CSR_TDATA1: case R.CSR_TDATA1 + 1: case R.CSR_TDATA1 + 2: break; // WARL, no triggers
+    case R.CSR_PMPCFG0: pmpcfgWrite(0, v); tlbFlush(); requestBreak(); break;
+    case R.CSR_PMPCFG0 + 2: pmpcfgWrite(2, v); tlbFlush(); requestBreak(); break;
+    default:
+      if (csr >= R.CSR_PMPADDR0 && csr < R.CSR_PMPADDR0 + 16) { pmpaddrWrite(csr - R.CSR_PMPADDR0, v); tlbFlush(); requestBreak(); }
+      break; // otherwise read-only-zero hpm counters/events
   }
 }
 

@@ -5,7 +5,7 @@ import * as L from "./layout";
 import * as R from "./riscv";
 import { H, EVENTS, EV_EXC, EXC_CAUSE, EXC_TVAL, raise, clearExc, requestBreak } from "./state";
 import { expandCompressed } from "./rvc";
-import { loadSlow, storeSlow, fetchPage, amoPtr, ACC_LOAD, ACC_STORE, tlbFlush } from "./mmu";
+import { loadSlow, storeSlow, fetchPage, amoPtr, ACC_LOAD, ACC_STORE, tlbFlush, LAST_FILL_CACHED } from "./mmu";
 import { takeTrap, mret, sret } from "./trap";
 import { csrRead, csrWrite, setFsDirty } from "./csr";
 import { mulh, mulhu, mulhsu, div, divu, rem, remu, divw, divuw, remw, remuw } from "./alu";
@@ -48,12 +48,13 @@ export function execute(n: i32): i32 {
       const e = ftlb + ((<usize>(<u32>vpn & (L.TLB_ENTRIES - 1))) << 4);
       if (load<u64>(e) == vpn) {
         fdelta = load<u64>(e, 8);
+        fpage = vpn;
       } else {
         syncInstret(h, pend); pend = 0;
         fdelta = fetchPage(pc);
         if (EVENTS & EV_EXC) break;
+        fpage = LAST_FILL_CACHED ? vpn : L.TLB_INVALID;
       }
-      fpage = vpn;
     }
     let insn: u32;
     let raw: u32;

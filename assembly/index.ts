@@ -11,6 +11,7 @@ import { clintReset, clintUpdate, mtimeNow } from "./devices/clint";
 import { uartReset } from "./devices/uart";
 import { tlbFlush, tlbSelect, peekInsn16 } from "./mmu";
 import { clearExc } from "./state";
+import { expandCompressed } from "./rvc";
 
 // ---- constants: layout offsets, enums ----
 export const ABI_VERSION: u32 = 1;
@@ -142,18 +143,27 @@ function limitToDeadline(chunk: i32): i32 {
   const cmp = load<u64>(L.VM_CLINT_MTIMECMP + (<usize>load<u32>(H + L.H_HARTID) << 3));
   if (cmp >= 0xffff_ffff_ffff_ffff / per) return chunk;
   const target = cmp * per;
-  const now = load<u64>(H + L.H_INSTRET);
+  const now = load<u64>(H + L.H_INSTRET) + load<u64>(L.VM_IDLE_INSNS);
   if (target <= now) return chunk;
   const d = target - now;
   return d < <u64>chunk ? <i32>d : chunk;
 }
 
 /**
- * A hart in WFI under deterministic time: jump minstret-derived time forward to the timer deadline
- * by crediting idle cycles to mcycle... Idle time is not modelled yet, so a WFI with a pending deadline
- * returns to the host like in host-time mode; returns false.
+ * Deterministic time: a hart idling in WFI with its timer armed skips ahead to the deadline (time advances by
+ * crediting idle instruction-times, not by retiring instructions). Returns false when nothing can wake it
+ * (host-time mode, or no timer armed): the host then waits.
  */
-function skipIdle(): bool { return false; }
+function skipIdle(): bool {
+  if (load<u32>(L.VM_TIME_MODE) != L.TIME_MODE_INSNS) return false;
+  const per = <u64>load<u32>(L.VM_INSNS_PER_TICK);
+  const cmp = load<u64>(L.VM_CLINT_MTIMECMP + (<usize>load<u32>(H + L.H_HARTID) << 3));
+  if (cmp >= 0xffff_ffff_ffff_ffff / per) return false;
+  const now = load<u64>(H + L.H_INSTRET) + load<u64>(L.VM_IDLE_INSNS);
+  const target = cmp * per;
+  if (target > now) store<u64>(L.VM_IDLE_INSNS, load<u64>(L.VM_IDLE_INSNS) + (target - now));
+  return true;
+}
 
 /** Ticks (10 MHz) until the selected hart's timer fires, or -1 if none is armed. For the host's WFI sleep. */
 export function next_timer_ticks(): f64 {
@@ -176,3 +186,6 @@ export function insn_at_pc(): u32 {
 
 /** Invalidates the selected hart's TLB (after the host changed guest memory mappings or page tables). */
 export function tlb_flush(): void { tlbFlush(); }
+
+/** The 32-bit equivalent of a compressed instruction (0 if illegal); lets the tracer decode without duplicating RVC. */
+export function expand_c(raw: u32): u32 { return expandCompressed(raw & 0xffff); }

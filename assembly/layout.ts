@@ -28,6 +28,7 @@ export const VM_EXIT_KIND = VM_BASE + 0x4c;      // u32 EXIT_KIND_*
 export const VM_HTIF_VALUE = VM_BASE + 0x50;     // u64 tohost value the host must handle (STOP_HTIF)
 export const VM_FAULT_ADDR = VM_BASE + 0x58;     // u64 detail for STOP_FATAL
 export const VM_INSNS_PER_TICK = VM_BASE + 0x60; // u32 deterministic mode: retired instructions per mtime tick
+export const VM_IDLE_INSNS = VM_BASE + 0x68;     // u64 deterministic mode: instruction-times skipped while all harts idled in WFI
 // Devices
 export const VM_CLINT_MTIMECMP = VM_BASE + 0x100; // u64 × MAX_HARTS
 export const VM_CLINT_MSIP = VM_BASE + 0x140;     // u32 × MAX_HARTS
@@ -88,6 +89,9 @@ export const H_SATP: usize = 0x2d0;
 export const H_SCOUNTEREN: usize = 0x2d8;
 export const H_SENVCFG: usize = 0x2e0;
 export const H_TSELECT: usize = 0x2e8;
+export const H_PMPADDR: usize = 0x400; // u64 × 16
+export const H_PMPCFG: usize = 0x480;  // 16 bytes: pmpcfg0 (entries 0-7) then pmpcfg2 (entries 8-15)
+export const H_PMP_ACTIVE: usize = 0x490; // u32 number of entries with A != OFF (0: PMP imposes nothing but the default rule)
 // Software TLB bank pointers for the current effective privilege (recomputed on mode changes).
 export const H_TLB_FETCH: usize = 0x300; // u32
 export const H_TLB_LOAD: usize = 0x304;  // u32

@@ -14,6 +14,7 @@ import {
   CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT,
 } from "./riscv";
 import { ramPtr, isDevice, mmioRead, mmioWrite, ramStore, isTohostPage } from "./bus";
+import { pmpCheck } from "./pmp";
 
 export const ACC_FETCH: u32 = 0;
 export const ACC_LOAD: u32 = 1;
@@ -75,7 +76,8 @@ export function translate(va: u64, acc: u32, prv: u32): u64 {
   for (let i = levels - 1; i >= 0; i--) {
     const pteAddr = a + (((va >> (12 + 9 * <u64>i)) & 0x1ff) << 3);
     const p = ramPtr(pteAddr, 8);
-    if (p == 0) { raise(faultCause(acc, false), va); return 0; }
+    // Page-table reads are S-level implicit accesses, subject to PMP (§3.7.1).
+    if (p == 0 || !pmpCheck(pteAddr, 8, ACC_LOAD, PRV_S)) { raise(faultCause(acc, false), va); return 0; }
     let pte = load<u64>(p);
     if ((pte & PTE_V) == 0 || ((pte & PTE_R) == 0 && (pte & PTE_W) != 0) || (pte & PTE_RESERVED_MASK) != 0) break;
     if ((pte & (PTE_R | PTE_X)) == 0) {
@@ -105,16 +107,22 @@ export function translate(va: u64, acc: u32, prv: u32): u64 {
   return 0;
 }
 
+/** False after fill() declined to cache a page (PMP grants only part of it): the fetch loop must not cache it either. */
+export let LAST_FILL_CACHED: bool = false;
+
 /** Inserts va's page into the given bank if it is plain RAM; returns the RAM pointer of va (0 if not RAM). */
-function fill(bankPtr: usize, va: u64, pa: u64, acc: u32): usize {
+function fill(bankPtr: usize, va: u64, pa: u64, acc: u32, prv: u32): usize {
   const pagePa = pa & ~<u64>0xfff;
   const p = ramPtr(pagePa, 4096);
+  LAST_FILL_CACHED = false;
   if (p == 0) return 0;
-  if (acc == ACC_STORE && isTohostPage(pagePa)) return p + <usize>(pa & 0xfff);
+  // Only pages that PMP permits whole, and not the HTIF tohost page for stores, are cached.
+  if (!pmpCheck(pagePa, 4096, acc, prv) || (acc == ACC_STORE && isTohostPage(pagePa))) return p + <usize>(pa & 0xfff);
   const vpn = va >> 12;
   const e = bankPtr + (<usize>(<u32>vpn & (TLB_ENTRIES - 1)) << 4);
   store<u64>(e, vpn);
   store<u64>(e, <u64>p - (vpn << 12), 8);
+  LAST_FILL_CACHED = true;
   return p + <usize>(pa & 0xfff);
 }
 
@@ -134,7 +142,8 @@ export function loadSlow(va: u64, size: u32): u64 {
   }
   const pa = translate(va, ACC_LOAD, prv);
   if (excPending()) return 0;
-  const p = fill(load<u32>(H + H_TLB_LOAD), va, pa, ACC_LOAD);
+  if (!pmpCheck(pa, <u64>size, ACC_LOAD, prv)) { accessFault(ACC_LOAD, va); return 0; }
+  const p = fill(load<u32>(H + H_TLB_LOAD), va, pa, ACC_LOAD, prv);
   if (p != 0) {
     if (size == 1) return <u64>load<u8>(p);
     if (size == 2) return <u64>load<u16>(p);
@@ -149,6 +158,7 @@ export function loadSlow(va: u64, size: u32): u64 {
 function loadSlowByte(va: u64, prv: u32): u64 {
   const pa = translate(va, ACC_LOAD, prv);
   if (excPending()) return 0;
+  if (!pmpCheck(pa, 1, ACC_LOAD, prv)) { accessFault(ACC_LOAD, va); return 0; }
   const p = ramPtr(pa, 1);
   if (p != 0) return <u64>load<u8>(p);
   if (isDevice(pa)) return mmioRead(pa, 1);
@@ -167,8 +177,12 @@ export function storeSlow(va: u64, size: u32, val: u64): void {
     if (excPending()) return;
     const pa1 = translate(last, ACC_STORE, prv);
     if (excPending()) return;
-    if (ramPtr(pa0, 1) == 0 && !isDevice(pa0)) { accessFault(ACC_STORE, va); return; }
-    if (ramPtr(pa1, 1) == 0 && !isDevice(pa1)) { accessFault(ACC_STORE, last & ~<u64>0xfff); return; }
+    const n0 = 4096 - (va & 0xfff);
+    if ((ramPtr(pa0, 1) == 0 && !isDevice(pa0)) || !pmpCheck(pa0, n0, ACC_STORE, prv)) { accessFault(ACC_STORE, va); return; }
+    const pa1p = pa1 & ~<u64>0xfff;
+    if ((ramPtr(pa1, 1) == 0 && !isDevice(pa1)) || !pmpCheck(pa1p, <u64>size - n0, ACC_STORE, prv)) {
+      accessFault(ACC_STORE, last & ~<u64>0xfff); return;
+    }
     for (let i: u32 = 0; i < size; i++) {
       const a = va + <u64>i;
       const pa = (a >> 12) == (va >> 12) ? pa0 + <u64>i : (pa1 & ~<u64>0xfff) + (a & 0xfff);
@@ -179,7 +193,8 @@ export function storeSlow(va: u64, size: u32, val: u64): void {
   }
   const pa = translate(va, ACC_STORE, prv);
   if (excPending()) return;
-  const p = fill(load<u32>(H + H_TLB_STORE), va, pa, ACC_STORE);
+  if (!pmpCheck(pa, <u64>size, ACC_STORE, prv)) { accessFault(ACC_STORE, va); return; }
+  const p = fill(load<u32>(H + H_TLB_STORE), va, pa, ACC_STORE, prv);
   if (p != 0) { ramStore(pa, size, val); return; }
   if (isDevice(pa)) { mmioWrite(pa, size, val); return; }
   accessFault(ACC_STORE, va);
@@ -190,10 +205,11 @@ export function storeSlow(va: u64, size: u32, val: u64): void {
  * Raises and returns 0 on fault. The caller has checked natural alignment.
  */
 export function amoPtr(va: u64, size: u32, acc: u32): usize {
-  const pa = translate(va, acc, dataPriv());
+  const prv = dataPriv();
+  const pa = translate(va, acc, prv);
   if (excPending()) return 0;
   const p = ramPtr(pa, size);
-  if (p == 0) { accessFault(acc, va); return 0; }
+  if (p == 0 || !pmpCheck(pa, <u64>size, acc, prv)) { accessFault(acc, va); return 0; }
   return p;
 }
 
@@ -205,7 +221,9 @@ export function fetchPage(pc: u64): u64 {
   const prv = load<u32>(H + H_PRIV);
   const pa = translate(pc, ACC_FETCH, prv);
   if (excPending()) return 0;
-  const p = fill(load<u32>(H + H_TLB_FETCH), pc, pa, ACC_FETCH);
+  // A fetch needs PMP execute permission for its first parcel; the fetch cache covers only whole-page grants.
+  if (!pmpCheck(pa, 2, ACC_FETCH, prv)) { accessFault(ACC_FETCH, pc); return 0; }
+  const p = fill(load<u32>(H + H_TLB_FETCH), pc, pa, ACC_FETCH, prv);
   if (p == 0) { accessFault(ACC_FETCH, pc); return 0; }
   return <u64>p - pc;
 }

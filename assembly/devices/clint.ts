@@ -1,6 +1,6 @@
 // CLINT (SiFive core-local interruptor, as in QEMU virt): msip, mtimecmp and mtime per the ACLINT layout.
 import { VM_CLINT_MSIP, VM_CLINT_MTIMECMP, VM_NHARTS, VM_TIME_MODE, VM_TIME_OFFSET, VM_TIME_NOW,
-  TIME_MODE_INSNS, VM_INSNS_PER_TICK, hartPtr, H_INSTRET, H_MIP } from "../layout";
+  TIME_MODE_INSNS, VM_INSNS_PER_TICK, VM_IDLE_INSNS, hartPtr, H_INSTRET, H_MIP } from "../layout";
 import { MIP_MSIP, MIP_MTIP } from "../riscv";
 import { hostNowTicks } from "../imports";
 import { requestBreak } from "../state";
@@ -16,7 +16,7 @@ export function mtimeNow(): u64 {
   let now: u64;
   if (load<u32>(VM_TIME_MODE) == TIME_MODE_INSNS) {
     const per = load<u32>(VM_INSNS_PER_TICK);
-    now = load<u64>(hartPtr(0) + H_INSTRET) / <u64>(per == 0 ? 1 : per);
+    now = (load<u64>(hartPtr(0) + H_INSTRET) + load<u64>(VM_IDLE_INSNS)) / <u64>(per == 0 ? 1 : per);
   } else {
     const t = hostNowTicks() - load<f64>(VM_TIME_OFFSET);
     now = t > 0 ? <u64>t : 0;
