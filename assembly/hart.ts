@@ -10,6 +10,8 @@ import { takeTrap, mret, sret } from "./trap";
 import { csrRead, csrWrite, setFsDirty } from "./csr";
 import { mulh, mulhu, mulhsu, div, divu, rem, remu, divw, divuw, remw, remuw } from "./alu";
 import { execFp, execFma } from "./fp";
+import * as D from "./decode";
+import { decode } from "./decode";
 
 @inline function X(h: usize, r: u32): u64 { return load<u64>(h + (<usize>r << 3)); }
 /** Offset of rd in the hart block; x0 writes land in a scratch slot so x0 stays zero. */
@@ -27,6 +29,27 @@ import { execFp, execFma } from "./fp";
   store<u64>(h + L.H_INSTRET, load<u64>(h + L.H_INSTRET) + <u64>pend);
 }
 
+/** The 32-bit form of a 16-bit parcel through the shared RVC table (1 = illegal). */
+@inline function expandCached(raw: u32): u32 {
+  const slot = L.RVC_TABLE + (<usize>raw << 2);
+  let insn = load<u32>(slot);
+  if (insn == 0) { insn = expandCompressed(raw); if (insn == 0) insn = 1; store<u32>(slot, insn); }
+  return insn;
+}
+
+/** Decodes the instruction whose first parcel(s) are `w` into entry e (tag and raw are the caller's). */
+function fillEntry(w: u32, e: usize): void {
+  if ((w & 3) != 3) {
+    const x = expandCached(w & 0xffff);
+    if (x == 1) { store<u64>(e, 0, 8); store<u32>(e, 0, 16); store<u32>(e, w & 0xffff, 24); }
+    else decode(x, e);
+    store<u8>(e, 2, 28);
+  } else {
+    decode(w, e);
+    store<u8>(e, 4, 28);
+  }
+}
+
 /**
  * Executes up to n instructions. Returns how many retired. Leaves early after a trap or when an instruction
  * changed state the loop caches (EVENTS). The hart's pc and minstret are up to date on return.
@@ -37,17 +60,18 @@ export function execute(n: i32): i32 {
   const ftlb = <usize>load<u32>(h + L.H_TLB_FETCH);
   const ltlb = <usize>load<u32>(h + L.H_TLB_LOAD);
   const stlb = <usize>load<u32>(h + L.H_TLB_STORE);
+  const dc = L.dcPtr(load<u32>(h + L.H_HARTID));
   let fpage: u64 = L.TLB_INVALID;
   let fdelta: u64 = 0;
   let done: i32 = 0;
   let pend: i32 = 0;
   while (done < n) {
-    // ---- fetch ----
+    // ---- fetch: translate the page once, then look the instruction up in the decoded cache ----
     const vpn = pc >> 12;
     if (vpn != fpage) {
-      const e = ftlb + ((<usize>(<u32>vpn & (L.TLB_ENTRIES - 1))) << 4);
-      if (load<u64>(e) == vpn) {
-        fdelta = load<u64>(e, 8);
+      const te = ftlb + ((<usize>(<u32>vpn & (L.TLB_ENTRIES - 1))) << 4);
+      if (load<u64>(te) == vpn) {
+        fdelta = load<u64>(te, 8);
         fpage = vpn;
       } else {
         syncInstret(h, pend); pend = 0;
@@ -56,213 +80,106 @@ export function execute(n: i32): i32 {
         fpage = LAST_FILL_CACHED ? vpn : L.TLB_INVALID;
       }
     }
-    let insn: u32;
-    let raw: u32;
-    let npc: u64;
+    const ptr = <u32>(pc + fdelta);
+    let e: usize;
     if ((<u32>pc & 0xfff) <= 0xffc) {
-      insn = load<u32>(<usize>(pc + fdelta));
+      const w = load<u32>(ptr);
+      e = dc + ((<usize>(ptr >> 1) & (L.DC_ENTRIES - 1)) << 5);
+      if (load<u32>(e) != ptr || load<u32>(e, 4) != w) {
+        fillEntry(w, e);
+        store<u32>(e, ptr);
+        store<u32>(e, w, 4);
+      }
     } else {
       // The last parcel of a page: a 32-bit instruction continues on the next page (which may fault: tval = pc+2).
-      insn = <u32>load<u16>(<usize>(pc + fdelta));
-      if ((insn & 3) == 3) {
+      e = h + L.H_DC_SCRATCH;
+      let w = <u32>load<u16>(ptr);
+      if ((w & 3) == 3) {
         syncInstret(h, pend); pend = 0;
         const d2 = fetchPage(pc + 2);
         if (EVENTS & EV_EXC) break;
-        insn |= <u32>load<u16>(<usize>(pc + 2 + d2)) << 16;
+        w |= <u32>load<u16>(<usize>(pc + 2 + d2)) << 16;
         fpage = L.TLB_INVALID;
       }
+      fillEntry(w, e);
+      store<u32>(e, w, 4);
     }
-    if ((insn & 3) != 3) {
-      raw = insn & 0xffff;
-      insn = expandCompressed(raw);
-      npc = pc + 2;
-      if (insn == 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); break; }
-    } else {
-      raw = insn;
-      npc = pc + 4;
-    }
-    const rd = (insn >> 7) & 31;
-    const rs1 = (insn >> 15) & 31;
-    const rs2 = (insn >> 20) & 31;
-    const f3 = (insn >> 12) & 7;
+    let npc = pc + <u64>load<u8>(e, 28);
+    const rdo = <usize>load<u16>(e, 18);
+    const a = load<u64>(h + <usize>load<u16>(e, 20));
+    const imm = load<u64>(e, 8);
 
     // ---- execute ----
-    switch ((insn >> 2) & 31) {
-      case 0x0d: store<u64>(h + RD(rd), <u64><i64><i32>(insn & 0xffff_f000)); break;        // LUI
-      case 0x05: store<u64>(h + RD(rd), pc + <u64><i64><i32>(insn & 0xffff_f000)); break;   // AUIPC
-      case 0x1b: { // JAL
-        const imm = ((<i32>(insn & 0x8000_0000)) >> 11) | <i32>(insn & 0xff000) | <i32>((insn >> 9) & 0x800) |
-          <i32>((insn >> 20) & 0x7fe);
-        store<u64>(h + RD(rd), npc);
-        npc = pc + <u64><i64>imm;
-        break;
-      }
-      case 0x19: { // JALR
-        if (f3 != 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); break; }
-        const t = (X(h, rs1) + <u64><i64>(<i32>insn >> 20)) & ~<u64>1;
-        store<u64>(h + RD(rd), npc);
-        npc = t;
-        break;
-      }
-      case 0x18: { // BRANCH
-        const a = X(h, rs1), b = X(h, rs2);
-        let taken: bool;
-        switch (f3) {
-          case 0: taken = a == b; break;
-          case 1: taken = a != b; break;
-          case 4: taken = <i64>a < <i64>b; break;
-          case 5: taken = <i64>a >= <i64>b; break;
-          case 6: taken = a < b; break;
-          case 7: taken = a >= b; break;
-          default: raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); taken = false;
-        }
-        if (taken) {
-          const imm = ((<i32>(insn & 0x8000_0000)) >> 19) | <i32>((insn << 4) & 0x800) | <i32>((insn >> 20) & 0x7e0) |
-            <i32>((insn >> 7) & 0x1e);
-          npc = pc + <u64><i64>imm;
-        }
-        break;
-      }
-      case 0x00: { // LOAD
-        const va = X(h, rs1) + <u64><i64>(<i32>insn >> 20);
+    switch (load<u16>(e, 16)) {
+      case D.OP_ILLEGAL: raise(R.CAUSE_ILLEGAL_INSTRUCTION, rawBits(e)); break;
+      case D.OP_LUI: store<u64>(h + rdo, imm); break;
+      case D.OP_AUIPC: store<u64>(h + rdo, pc + imm); break;
+      case D.OP_JAL: store<u64>(h + rdo, npc); npc = pc + imm; break;
+      case D.OP_JALR: { const t = (a + imm) & ~<u64>1; store<u64>(h + rdo, npc); npc = t; break; }
+      case D.OP_BEQ: if (a == B(h, e)) npc = pc + imm; break;
+      case D.OP_BNE: if (a != B(h, e)) npc = pc + imm; break;
+      case D.OP_BLT: if (<i64>a < <i64>B(h, e)) npc = pc + imm; break;
+      case D.OP_BGE: if (<i64>a >= <i64>B(h, e)) npc = pc + imm; break;
+      case D.OP_BLTU: if (a < B(h, e)) npc = pc + imm; break;
+      case D.OP_BGEU: if (a >= B(h, e)) npc = pc + imm; break;
+      case D.OP_LB: { const va = a + imm; const p = tlbPtr(ltlb, va, 1); const v = p ? <u64><i64>load<i8>(p) : <u64><i64><i8>loadSlow(va, 1); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
+      case D.OP_LH: { const va = a + imm; const p = tlbPtr(ltlb, va, 2); const v = p ? <u64><i64>load<i16>(p) : <u64><i64><i16>loadSlow(va, 2); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
+      case D.OP_LW: { const va = a + imm; const p = tlbPtr(ltlb, va, 4); const v = p ? <u64><i64>load<i32>(p) : <u64><i64><i32>loadSlow(va, 4); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
+      case D.OP_LD: { const va = a + imm; const p = tlbPtr(ltlb, va, 8); const v = p ? load<u64>(p) : loadSlow(va, 8); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
+      case D.OP_LBU: { const va = a + imm; const p = tlbPtr(ltlb, va, 1); const v = p ? <u64>load<u8>(p) : loadSlow(va, 1); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
+      case D.OP_LHU: { const va = a + imm; const p = tlbPtr(ltlb, va, 2); const v = p ? <u64>load<u16>(p) : loadSlow(va, 2); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
+      case D.OP_LWU: { const va = a + imm; const p = tlbPtr(ltlb, va, 4); const v = p ? <u64>load<u32>(p) : loadSlow(va, 4); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
+      case D.OP_SB: { const va = a + imm; const p = tlbPtr(stlb, va, 1); if (p) store<u8>(p, <u8>B(h, e)); else { syncInstret(h, pend); pend = 0; storeSlow(va, 1, B(h, e)); } break; }
+      case D.OP_SH: { const va = a + imm; const p = tlbPtr(stlb, va, 2); if (p) store<u16>(p, <u16>B(h, e)); else { syncInstret(h, pend); pend = 0; storeSlow(va, 2, B(h, e)); } break; }
+      case D.OP_SW: { const va = a + imm; const p = tlbPtr(stlb, va, 4); if (p) store<u32>(p, <u32>B(h, e)); else { syncInstret(h, pend); pend = 0; storeSlow(va, 4, B(h, e)); } break; }
+      case D.OP_SD: { const va = a + imm; const p = tlbPtr(stlb, va, 8); if (p) store<u64>(p, B(h, e)); else { syncInstret(h, pend); pend = 0; storeSlow(va, 8, B(h, e)); } break; }
+      case D.OP_ADDI: store<u64>(h + rdo, a + imm); break;
+      case D.OP_SLTI: store<u64>(h + rdo, <i64>a < <i64>imm ? 1 : 0); break;
+      case D.OP_SLTIU: store<u64>(h + rdo, a < imm ? 1 : 0); break;
+      case D.OP_XORI: store<u64>(h + rdo, a ^ imm); break;
+      case D.OP_ORI: store<u64>(h + rdo, a | imm); break;
+      case D.OP_ANDI: store<u64>(h + rdo, a & imm); break;
+      case D.OP_SLLI: store<u64>(h + rdo, a << imm); break;
+      case D.OP_SRLI: store<u64>(h + rdo, a >> imm); break;
+      case D.OP_SRAI: store<u64>(h + rdo, <u64>(<i64>a >> <i64>imm)); break;
+      case D.OP_ADDIW: store<u64>(h + rdo, <u64><i64>(<i32>a + <i32>imm)); break;
+      case D.OP_SLLIW: store<u64>(h + rdo, <u64><i64>(<i32>(<u32>a << <u32>imm))); break;
+      case D.OP_SRLIW: store<u64>(h + rdo, <u64><i64>(<i32>(<u32>a >> <u32>imm))); break;
+      case D.OP_SRAIW: store<u64>(h + rdo, <u64><i64>(<i32>a >> <i32>imm)); break;
+      case D.OP_ADD: store<u64>(h + rdo, a + B(h, e)); break;
+      case D.OP_SUB: store<u64>(h + rdo, a - B(h, e)); break;
+      case D.OP_SLL: store<u64>(h + rdo, a << (B(h, e) & 63)); break;
+      case D.OP_SLT: store<u64>(h + rdo, <i64>a < <i64>B(h, e) ? 1 : 0); break;
+      case D.OP_SLTU: store<u64>(h + rdo, a < B(h, e) ? 1 : 0); break;
+      case D.OP_XOR: store<u64>(h + rdo, a ^ B(h, e)); break;
+      case D.OP_SRL: store<u64>(h + rdo, a >> (B(h, e) & 63)); break;
+      case D.OP_SRA: store<u64>(h + rdo, <u64>(<i64>a >> <i64>(B(h, e) & 63))); break;
+      case D.OP_OR: store<u64>(h + rdo, a | B(h, e)); break;
+      case D.OP_AND: store<u64>(h + rdo, a & B(h, e)); break;
+      case D.OP_ADDW: store<u64>(h + rdo, <u64><i64>(<i32>a + <i32>B(h, e))); break;
+      case D.OP_SUBW: store<u64>(h + rdo, <u64><i64>(<i32>a - <i32>B(h, e))); break;
+      case D.OP_SLLW: store<u64>(h + rdo, <u64><i64>(<i32>(<u32>a << (<u32>B(h, e) & 31)))); break;
+      case D.OP_SRLW: store<u64>(h + rdo, <u64><i64>(<i32>(<u32>a >> (<u32>B(h, e) & 31)))); break;
+      case D.OP_SRAW: store<u64>(h + rdo, <u64><i64>(<i32>a >> (<i32>B(h, e) & 31))); break;
+      case D.OP_MUL: store<u64>(h + rdo, a * B(h, e)); break;
+      case D.OP_MULH: store<u64>(h + rdo, <u64>mulh(<i64>a, <i64>B(h, e))); break;
+      case D.OP_MULHSU: store<u64>(h + rdo, <u64>mulhsu(<i64>a, B(h, e))); break;
+      case D.OP_MULHU: store<u64>(h + rdo, mulhu(a, B(h, e))); break;
+      case D.OP_DIV: store<u64>(h + rdo, <u64>div(<i64>a, <i64>B(h, e))); break;
+      case D.OP_DIVU: store<u64>(h + rdo, divu(a, B(h, e))); break;
+      case D.OP_REM: store<u64>(h + rdo, <u64>rem(<i64>a, <i64>B(h, e))); break;
+      case D.OP_REMU: store<u64>(h + rdo, remu(a, B(h, e))); break;
+      case D.OP_MULW: store<u64>(h + rdo, <u64><i64>(<i32>a * <i32>B(h, e))); break;
+      case D.OP_DIVW: store<u64>(h + rdo, <u64><i64>divw(<i32>a, <i32>B(h, e))); break;
+      case D.OP_DIVUW: store<u64>(h + rdo, <u64><i64><i32>divuw(<u32>a, <u32>B(h, e))); break;
+      case D.OP_REMW: store<u64>(h + rdo, <u64><i64>remw(<i32>a, <i32>B(h, e))); break;
+      case D.OP_REMUW: store<u64>(h + rdo, <u64><i64><i32>remuw(<u32>a, <u32>B(h, e))); break;
+      case D.OP_FENCE: break; // single hart, in-order; the decoded cache validates itself, so fence.i needs nothing
+      case D.OP_FLW: case D.OP_FLD: {
+        if ((load<u64>(h + L.H_MSTATUS) & R.MSTATUS_FS) == 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, rawBits(e)); break; }
+        const va = a + imm;
         let v: u64;
-        switch (f3) {
-          case 0: { const p = tlbPtr(ltlb, va, 1); v = p ? <u64><i64>load<i8>(p) : <u64><i64><i8>loadSlow(va, 1); break; }
-          case 1: { const p = tlbPtr(ltlb, va, 2); v = p ? <u64><i64>load<i16>(p) : <u64><i64><i16>loadSlow(va, 2); break; }
-          case 2: { const p = tlbPtr(ltlb, va, 4); v = p ? <u64><i64>load<i32>(p) : <u64><i64><i32>loadSlow(va, 4); break; }
-          case 3: { const p = tlbPtr(ltlb, va, 8); v = p ? load<u64>(p) : loadSlow(va, 8); break; }
-          case 4: { const p = tlbPtr(ltlb, va, 1); v = p ? <u64>load<u8>(p) : loadSlow(va, 1); break; }
-          case 5: { const p = tlbPtr(ltlb, va, 2); v = p ? <u64>load<u16>(p) : loadSlow(va, 2); break; }
-          case 6: { const p = tlbPtr(ltlb, va, 4); v = p ? <u64>load<u32>(p) : loadSlow(va, 4); break; }
-          default: raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); v = 0;
-        }
-        if (EVENTS & EV_EXC) break;
-        store<u64>(h + RD(rd), v);
-        break;
-      }
-      case 0x08: { // STORE
-        const va = X(h, rs1) + <u64><i64>(((<i32>insn >> 20) & ~31) | <i32>((insn >> 7) & 31));
-        const v = X(h, rs2);
-        if (f3 > 3) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); break; }
-        const size: u32 = 1 << f3;
-        const p = tlbPtr(stlb, va, size);
-        if (p) {
-          if (f3 == 0) store<u8>(p, <u8>v);
-          else if (f3 == 1) store<u16>(p, <u16>v);
-          else if (f3 == 2) store<u32>(p, <u32>v);
-          else store<u64>(p, v);
-        } else {
-          syncInstret(h, pend); pend = 0;
-          storeSlow(va, size, v);
-        }
-        break;
-      }
-      case 0x04: { // OP-IMM
-        const a = X(h, rs1);
-        const imm = <u64><i64>(<i32>insn >> 20);
-        let v: u64;
-        switch (f3) {
-          case 0: v = a + imm; break;
-          case 1: if ((insn >> 26) != 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); v = 0; break; } v = a << (imm & 63); break;
-          case 2: v = <i64>a < <i64>imm ? 1 : 0; break;
-          case 3: v = a < imm ? 1 : 0; break;
-          case 4: v = a ^ imm; break;
-          case 5: {
-            const f6 = insn >> 26;
-            if (f6 == 0) v = a >> (imm & 63);
-            else if (f6 == 0x10) v = <u64>(<i64>a >> <i64>(imm & 63));
-            else { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); v = 0; }
-            break;
-          }
-          case 6: v = a | imm; break;
-          default: v = a & imm; break;
-        }
-        store<u64>(h + RD(rd), v);
-        break;
-      }
-      case 0x06: { // OP-IMM-32
-        const a = <u32>X(h, rs1);
-        const sh = rs2; // shamt[4:0]
-        let v: i32 = 0;
-        if (f3 == 0) v = <i32>a + (<i32>insn >> 20);
-        else if (f3 == 1 && (insn >> 25) == 0) v = <i32>(a << sh);
-        else if (f3 == 5 && (insn >> 25) == 0) v = <i32>(a >> sh);
-        else if (f3 == 5 && (insn >> 25) == 0x20) v = <i32>a >> sh;
-        else { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); break; }
-        store<u64>(h + RD(rd), <u64><i64>v);
-        break;
-      }
-      case 0x0c: { // OP
-        const a = X(h, rs1), b = X(h, rs2);
-        const f7 = insn >> 25;
-        let v: u64 = 0;
-        if (f7 == 0) {
-          switch (f3) {
-            case 0: v = a + b; break;
-            case 1: v = a << (b & 63); break;
-            case 2: v = <i64>a < <i64>b ? 1 : 0; break;
-            case 3: v = a < b ? 1 : 0; break;
-            case 4: v = a ^ b; break;
-            case 5: v = a >> (b & 63); break;
-            case 6: v = a | b; break;
-            default: v = a & b; break;
-          }
-        } else if (f7 == 0x20 && (f3 == 0 || f3 == 5)) {
-          v = f3 == 0 ? a - b : <u64>(<i64>a >> <i64>(b & 63));
-        } else if (f7 == 1) {
-          switch (f3) {
-            case 0: v = a * b; break;
-            case 1: v = <u64>mulh(<i64>a, <i64>b); break;
-            case 2: v = <u64>mulhsu(<i64>a, b); break;
-            case 3: v = mulhu(a, b); break;
-            case 4: v = <u64>div(<i64>a, <i64>b); break;
-            case 5: v = divu(a, b); break;
-            case 6: v = <u64>rem(<i64>a, <i64>b); break;
-            default: v = remu(a, b); break;
-          }
-        } else { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); break; }
-        store<u64>(h + RD(rd), v);
-        break;
-      }
-      case 0x0e: { // OP-32
-        const a = <u32>X(h, rs1), b = <u32>X(h, rs2);
-        const f7 = insn >> 25;
-        let v: i32 = 0;
-        if (f7 == 0 && f3 == 0) v = <i32>(a + b);
-        else if (f7 == 0x20 && f3 == 0) v = <i32>(a - b);
-        else if (f7 == 0 && f3 == 1) v = <i32>(a << (b & 31));
-        else if (f7 == 0 && f3 == 5) v = <i32>(a >> (b & 31));
-        else if (f7 == 0x20 && f3 == 5) v = <i32>a >> <i32>(b & 31);
-        else if (f7 == 1) {
-          switch (f3) {
-            case 0: v = <i32>(a * b); break;
-            case 4: v = divw(<i32>a, <i32>b); break;
-            case 5: v = <i32>divuw(a, b); break;
-            case 6: v = remw(<i32>a, <i32>b); break;
-            case 7: v = <i32>remuw(a, b); break;
-            default: raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); v = 0;
-          }
-          if (EVENTS & EV_EXC) break;
-        } else { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); break; }
-        store<u64>(h + RD(rd), <u64><i64>v);
-        break;
-      }
-      case 0x03: { // MISC-MEM: fence, fence.i (no caches of decoded code to flush yet; single hart: in order)
-        if (f3 > 1) raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw);
-        break;
-      }
-      case 0x0b: { // AMO
-        syncInstret(h, pend); pend = 0;
-        amo(insn, rd, rs1, rs2, f3);
-        break;
-      }
-      case 0x01: { // LOAD-FP
-        if ((load<u64>(h + L.H_MSTATUS) & R.MSTATUS_FS) == 0 || (f3 != 2 && f3 != 3)) {
-          raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); break;
-        }
-        const va = X(h, rs1) + <u64><i64>(<i32>insn >> 20);
-        let v: u64;
-        if (f3 == 2) {
+        if (load<u16>(e, 16) == D.OP_FLW) {
           const p = tlbPtr(ltlb, va, 4);
           v = 0xffff_ffff_0000_0000 | (p ? <u64>load<u32>(p) : loadSlow(va, 4)); // NaN-boxed (§12.2)
         } else {
@@ -270,31 +187,32 @@ export function execute(n: i32): i32 {
           v = p ? load<u64>(p) : loadSlow(va, 8);
         }
         if (EVENTS & EV_EXC) break;
-        store<u64>(h + L.H_F + (<usize>rd << 3), v);
+        store<u64>(h + L.H_F + rdo, v);
         setFsDirty();
         break;
       }
-      case 0x09: { // STORE-FP
-        if ((load<u64>(h + L.H_MSTATUS) & R.MSTATUS_FS) == 0 || (f3 != 2 && f3 != 3)) {
-          raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); break;
-        }
-        const va = X(h, rs1) + <u64><i64>(((<i32>insn >> 20) & ~31) | <i32>((insn >> 7) & 31));
-        const v = load<u64>(h + L.H_F + (<usize>rs2 << 3));
-        const size: u32 = f3 == 2 ? 4 : 8;
+      case D.OP_FSW: case D.OP_FSD: {
+        if ((load<u64>(h + L.H_MSTATUS) & R.MSTATUS_FS) == 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, rawBits(e)); break; }
+        const va = a + imm;
+        const v = load<u64>(h + L.H_F + <usize>load<u16>(e, 22));
+        const size: u32 = load<u16>(e, 16) == D.OP_FSW ? 4 : 8;
         const p = tlbPtr(stlb, va, size);
         if (p) { if (size == 4) store<u32>(p, <u32>v); else store<u64>(p, v); }
         else { syncInstret(h, pend); pend = 0; storeSlow(va, size, size == 4 ? v & 0xffff_ffff : v); }
         break;
       }
-      case 0x14: execFp(insn, raw); break;                       // OP-FP
-      case 0x10: case 0x11: case 0x12: case 0x13: execFma(insn, raw); break; // FMADD/FMSUB/FNMSUB/FNMADD
-      case 0x1c: { // SYSTEM
+      case D.OP_AMO: { syncInstret(h, pend); pend = 0; amo(load<u32>(e, 24), <u32>rawBits(e)); break; }
+      case D.OP_SYSTEM: {
         syncInstret(h, pend); pend = 0;
         store<u64>(h + L.H_PC, pc);
-        npc = system(insn, raw, npc);
+        npc = system(load<u32>(e, 24), <u32>rawBits(e), npc);
         break;
       }
-      default: raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); break;
+      case D.OP_FP: execFp(load<u32>(e, 24), <u32>rawBits(e)); break;
+      case D.OP_FMA: execFma(load<u32>(e, 24), <u32>rawBits(e)); break;
+      case D.OP_MV: store<u64>(h + rdo, B(h, e)); break;
+      case D.OP_LI: store<u64>(h + rdo, imm); break;
+      default: raise(R.CAUSE_ILLEGAL_INSTRUCTION, rawBits(e)); break;
     }
     if (EVENTS != 0) {
       if (EVENTS & EV_EXC) break;
@@ -313,11 +231,21 @@ export function execute(n: i32): i32 {
   return done;
 }
 
+/** rs2's value for entry e. */
+@inline function B(h: usize, e: usize): u64 { return load<u64>(h + <usize>load<u16>(e, 22)); }
+
+/** The instruction bits as fetched (16 bits for compressed ones): the tval of an illegal-instruction trap. */
+@inline function rawBits(e: usize): u64 {
+  const w = load<u32>(e, 4);
+  return load<u8>(e, 28) == 2 ? <u64>(w & 0xffff) : <u64>w;
+}
+
 /** A (§8): LR/SC with a reservation, and the AMOs. Misaligned → address-misaligned; MMIO → access fault. */
-function amo(insn: u32, rd: u32, rs1: u32, rs2: u32, f3: u32): void {
+function amo(insn: u32, raw: u32): void {
   const h = H;
+  const rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31, f3 = (insn >> 12) & 7;
   const f5 = insn >> 27;
-  if (f3 != 2 && f3 != 3) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>insn); return; }
+  if (f3 != 2 && f3 != 3) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); return; }
   const size: u32 = f3 == 2 ? 4 : 8;
   const va = X(h, rs1);
   if ((va & <u64>(size - 1)) != 0) {
@@ -325,7 +253,7 @@ function amo(insn: u32, rd: u32, rs1: u32, rs2: u32, f3: u32): void {
     return;
   }
   if (f5 == 0x02) { // LR
-    if (rs2 != 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>insn); return; }
+    if (rs2 != 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); return; }
     const p = amoPtr(va, size, ACC_LOAD);
     if (p == 0) return;
     const v = size == 4 ? <u64><i64>load<i32>(p) : load<u64>(p);
@@ -362,7 +290,7 @@ function amo(insn: u32, rd: u32, rs1: u32, rs2: u32, f3: u32): void {
       case 0x14: nv = old > bv ? old : bv; break;                  // AMOMAX
       case 0x18: nv = <u32>old < <u32>bv ? old : bv; break;        // AMOMINU
       case 0x1c: nv = <u32>old > <u32>bv ? old : bv; break;        // AMOMAXU
-      default: raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>insn); return;
+      default: raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); return;
     }
     store<i32>(p, nv);
     store<u64>(h + RD(rd), <u64><i64>old);
@@ -379,7 +307,7 @@ function amo(insn: u32, rd: u32, rs1: u32, rs2: u32, f3: u32): void {
       case 0x14: nv = <i64>old > <i64>b ? old : b; break;
       case 0x18: nv = old < b ? old : b; break;
       case 0x1c: nv = old > b ? old : b; break;
-      default: raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>insn); return;
+      default: raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); return;
     }
     store<u64>(p, nv);
     store<u64>(h + RD(rd), old);

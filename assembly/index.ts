@@ -70,7 +70,7 @@ const CHUNK: i32 = 1 << 16;
 export function vm_init(nharts: u32, ramBase: f64, ramBytes: f64, timeMode: u32, insnsPerTick: u32, resetPc: f64): i32 {
   if (nharts == 0 || nharts > L.MAX_HARTS || ramBytes <= 0 || ramBytes % 4096 != 0 || ramBase % 4096 != 0) return -1;
   if (<f64>L.RAM_PTR + ramBytes > <f64>memory.size() * 65536) return -1;
-  memory.fill(L.VM_BASE, 0, L.RAM_PTR - L.VM_BASE);
+  memory.fill(L.VM_BASE, 0, L.RAM_PTR - L.VM_BASE); // includes the RVC table (0 = not yet expanded)
   store<u32>(L.VM_MAGIC, L.VM_MAGIC_VALUE);
   store<u64>(L.VM_RAM_BASE, <u64>ramBase);
   store<u64>(L.VM_RAM_SIZE, <u64>ramBytes);
