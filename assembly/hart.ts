@@ -4,14 +4,13 @@
 import * as L from "./layout";
 import * as R from "./riscv";
 import { H, EVENTS, EV_EXC, EXC_CAUSE, EXC_TVAL, raise, clearExc, requestBreak } from "./state";
-import { expandCompressed } from "./rvc";
 import { loadSlow, storeSlow, fetchPage, amoPtr, ACC_LOAD, ACC_STORE, tlbFlush, LAST_FILL_CACHED } from "./mmu";
 import { takeTrap, mret, sret } from "./trap";
 import { csrRead, csrWrite, setFsDirty } from "./csr";
 import { mulh, mulhu, mulhsu, div, divu, rem, remu, divw, divuw, remw, remuw } from "./alu";
 import { execFp, execFma } from "./fp";
 import * as D from "./decode";
-import { decode } from "./decode";
+import { blockBuild, blockValid, decodeOp } from "./block";
 
 @inline function X(h: usize, r: u32): u64 { return load<u64>(h + (<usize>r << 3)); }
 /** Offset of rd in the hart block; x0 writes land in a scratch slot so x0 stays zero. */
@@ -24,35 +23,9 @@ import { decode } from "./decode";
   return 0;
 }
 
-/** Adds the instructions retired so far in this call to minstret (before anything that may read or write it). */
-@inline function syncInstret(h: usize, pend: i32): void {
-  store<u64>(h + L.H_INSTRET, load<u64>(h + L.H_INSTRET) + <u64>pend);
-}
-
-/** The 32-bit form of a 16-bit parcel through the shared RVC table (1 = illegal). */
-@inline function expandCached(raw: u32): u32 {
-  const slot = L.RVC_TABLE + (<usize>raw << 2);
-  let insn = load<u32>(slot);
-  if (insn == 0) { insn = expandCompressed(raw); if (insn == 0) insn = 1; store<u32>(slot, insn); }
-  return insn;
-}
-
-/** Decodes the instruction whose first parcel(s) are `w` into entry e (tag and raw are the caller's). */
-function fillEntry(w: u32, e: usize): void {
-  if ((w & 3) != 3) {
-    const x = expandCached(w & 0xffff);
-    if (x == 1) { store<u64>(e, 0, 8); store<u32>(e, 0, 16); store<u32>(e, w & 0xffff, 24); }
-    else decode(x, e);
-    store<u8>(e, 2, 28);
-  } else {
-    decode(w, e);
-    store<u8>(e, 4, 28);
-  }
-}
-
 /**
- * Executes up to n instructions. Returns how many retired. Leaves early after a trap or when an instruction
- * changed state the loop caches (EVENTS). The hart's pc and minstret are up to date on return.
+ * Executes up to n instructions, a basic block at a time. Returns how many retired. Leaves early after a trap or
+ * when an instruction changed state the loop caches (EVENTS). The hart's pc and minstret are up to date on return.
  */
 export function execute(n: i32): i32 {
   const h = H;
@@ -60,13 +33,14 @@ export function execute(n: i32): i32 {
   const ftlb = <usize>load<u32>(h + L.H_TLB_FETCH);
   const ltlb = <usize>load<u32>(h + L.H_TLB_LOAD);
   const stlb = <usize>load<u32>(h + L.H_TLB_STORE);
-  const dc = L.dcPtr(load<u32>(h + L.H_HARTID));
+  const bc = L.bcPtr(load<u32>(h + L.H_HARTID));
+  let ir0 = load<u64>(h + L.H_INSTRET); // minstret = ir0 + instructions retired in this call
   let fpage: u64 = L.TLB_INVALID;
   let fdelta: u64 = 0;
   let done: i32 = 0;
-  let pend: i32 = 0;
+  let exc = false;
   while (done < n) {
-    // ---- fetch: translate the page once, then look the instruction up in the decoded cache ----
+    // ---- find the block at pc: translate its page once, then look it up ----
     const vpn = pc >> 12;
     if (vpn != fpage) {
       const te = ftlb + ((<usize>(<u32>vpn & (L.TLB_ENTRIES - 1))) << 4);
@@ -74,171 +48,189 @@ export function execute(n: i32): i32 {
         fdelta = load<u64>(te, 8);
         fpage = vpn;
       } else {
-        syncInstret(h, pend); pend = 0;
+        store<u64>(h + L.H_INSTRET, ir0 + <u64>done);
         fdelta = fetchPage(pc);
-        if (EVENTS & EV_EXC) break;
+        if (EVENTS & EV_EXC) { exc = true; break; }
         fpage = LAST_FILL_CACHED ? vpn : L.TLB_INVALID;
       }
     }
     const ptr = <u32>(pc + fdelta);
-    let e: usize;
-    if ((<u32>pc & 0xfff) <= 0xffc) {
-      const w = load<u32>(ptr);
-      e = dc + ((<usize>(ptr >> 1) & (L.DC_ENTRIES - 1)) << 5);
-      if (load<u32>(e) != ptr || load<u32>(e, 4) != w) {
-        fillEntry(w, e);
-        store<u32>(e, ptr);
-        store<u32>(e, w, 4);
-      }
+    const pageOff = <u32>pc & 0xfff;
+    let ops: usize;
+    let count: i32;
+    let bytes: u64;
+    if (pageOff <= 0xffc || (load<u16>(ptr) & 3) != 3) {
+      const me = bc + ((<usize>(ptr >> 1) & (L.BLOCK_MAP_ENTRIES - 1)) << 4);
+      if (load<u32>(me) != ptr || !blockValid(me, ptr)) blockBuild(bc, me, ptr, pageOff);
+      ops = <usize>load<u32>(me, 4);
+      count = <i32>load<u32>(me, 8);
+      bytes = <u64>load<u32>(me, 12);
     } else {
-      // The last parcel of a page: a 32-bit instruction continues on the next page (which may fault: tval = pc+2).
-      e = h + L.H_DC_SCRATCH;
-      let w = <u32>load<u16>(ptr);
-      if ((w & 3) == 3) {
-        syncInstret(h, pend); pend = 0;
-        const d2 = fetchPage(pc + 2);
-        if (EVENTS & EV_EXC) break;
-        w |= <u32>load<u16>(<usize>(pc + 2 + d2)) << 16;
-        fpage = L.TLB_INVALID;
-      }
-      fillEntry(w, e);
-      store<u32>(e, w, 4);
+      // A 32-bit instruction straddling two pages: a one-op block (the second page may fault: tval = pc+2).
+      store<u64>(h + L.H_INSTRET, ir0 + <u64>done);
+      const d2 = fetchPage(pc + 2);
+      if (EVENTS & EV_EXC) { exc = true; break; }
+      const w = <u32>load<u16>(ptr) | (<u32>load<u16>(<usize>(pc + 2 + d2)) << 16);
+      fpage = L.TLB_INVALID;
+      ops = h + L.H_BLOCK_SCRATCH;
+      store<u16>(ops, 0);
+      decodeOp(w, 4, ops);
+      count = 1;
+      bytes = 4;
     }
-    let npc = pc + <u64>load<u8>(e, 28);
-    const rdo = <usize>load<u16>(e, 18);
-    const a = load<u64>(h + <usize>load<u16>(e, 20));
-    const imm = load<u64>(e, 8);
 
-    // ---- execute ----
-    switch (load<u16>(e, 16)) {
-      case D.OP_ILLEGAL: raise(R.CAUSE_ILLEGAL_INSTRUCTION, rawBits(e)); break;
-      case D.OP_LUI: store<u64>(h + rdo, imm); break;
-      case D.OP_AUIPC: store<u64>(h + rdo, pc + imm); break;
-      case D.OP_JAL: store<u64>(h + rdo, npc); npc = pc + imm; break;
-      case D.OP_JALR: { const t = (a + imm) & ~<u64>1; store<u64>(h + rdo, npc); npc = t; break; }
-      case D.OP_BEQ: if (a == B(h, e)) npc = pc + imm; break;
-      case D.OP_BNE: if (a != B(h, e)) npc = pc + imm; break;
-      case D.OP_BLT: if (<i64>a < <i64>B(h, e)) npc = pc + imm; break;
-      case D.OP_BGE: if (<i64>a >= <i64>B(h, e)) npc = pc + imm; break;
-      case D.OP_BLTU: if (a < B(h, e)) npc = pc + imm; break;
-      case D.OP_BGEU: if (a >= B(h, e)) npc = pc + imm; break;
-      case D.OP_LB: { const va = a + imm; const p = tlbPtr(ltlb, va, 1); const v = p ? <u64><i64>load<i8>(p) : <u64><i64><i8>loadSlow(va, 1); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
-      case D.OP_LH: { const va = a + imm; const p = tlbPtr(ltlb, va, 2); const v = p ? <u64><i64>load<i16>(p) : <u64><i64><i16>loadSlow(va, 2); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
-      case D.OP_LW: { const va = a + imm; const p = tlbPtr(ltlb, va, 4); const v = p ? <u64><i64>load<i32>(p) : <u64><i64><i32>loadSlow(va, 4); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
-      case D.OP_LD: { const va = a + imm; const p = tlbPtr(ltlb, va, 8); const v = p ? load<u64>(p) : loadSlow(va, 8); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
-      case D.OP_LBU: { const va = a + imm; const p = tlbPtr(ltlb, va, 1); const v = p ? <u64>load<u8>(p) : loadSlow(va, 1); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
-      case D.OP_LHU: { const va = a + imm; const p = tlbPtr(ltlb, va, 2); const v = p ? <u64>load<u16>(p) : loadSlow(va, 2); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
-      case D.OP_LWU: { const va = a + imm; const p = tlbPtr(ltlb, va, 4); const v = p ? <u64>load<u32>(p) : loadSlow(va, 4); if (EVENTS & EV_EXC) break; store<u64>(h + rdo, v); break; }
-      case D.OP_SB: { const va = a + imm; const p = tlbPtr(stlb, va, 1); if (p) store<u8>(p, <u8>B(h, e)); else { syncInstret(h, pend); pend = 0; storeSlow(va, 1, B(h, e)); } break; }
-      case D.OP_SH: { const va = a + imm; const p = tlbPtr(stlb, va, 2); if (p) store<u16>(p, <u16>B(h, e)); else { syncInstret(h, pend); pend = 0; storeSlow(va, 2, B(h, e)); } break; }
-      case D.OP_SW: { const va = a + imm; const p = tlbPtr(stlb, va, 4); if (p) store<u32>(p, <u32>B(h, e)); else { syncInstret(h, pend); pend = 0; storeSlow(va, 4, B(h, e)); } break; }
-      case D.OP_SD: { const va = a + imm; const p = tlbPtr(stlb, va, 8); if (p) store<u64>(p, B(h, e)); else { syncInstret(h, pend); pend = 0; storeSlow(va, 8, B(h, e)); } break; }
-      case D.OP_ADDI: store<u64>(h + rdo, a + imm); break;
-      case D.OP_SLTI: store<u64>(h + rdo, <i64>a < <i64>imm ? 1 : 0); break;
-      case D.OP_SLTIU: store<u64>(h + rdo, a < imm ? 1 : 0); break;
-      case D.OP_XORI: store<u64>(h + rdo, a ^ imm); break;
-      case D.OP_ORI: store<u64>(h + rdo, a | imm); break;
-      case D.OP_ANDI: store<u64>(h + rdo, a & imm); break;
-      case D.OP_SLLI: store<u64>(h + rdo, a << imm); break;
-      case D.OP_SRLI: store<u64>(h + rdo, a >> imm); break;
-      case D.OP_SRAI: store<u64>(h + rdo, <u64>(<i64>a >> <i64>imm)); break;
-      case D.OP_ADDIW: store<u64>(h + rdo, <u64><i64>(<i32>a + <i32>imm)); break;
-      case D.OP_SLLIW: store<u64>(h + rdo, <u64><i64>(<i32>(<u32>a << <u32>imm))); break;
-      case D.OP_SRLIW: store<u64>(h + rdo, <u64><i64>(<i32>(<u32>a >> <u32>imm))); break;
-      case D.OP_SRAIW: store<u64>(h + rdo, <u64><i64>(<i32>a >> <i32>imm)); break;
-      case D.OP_ADD: store<u64>(h + rdo, a + B(h, e)); break;
-      case D.OP_SUB: store<u64>(h + rdo, a - B(h, e)); break;
-      case D.OP_SLL: store<u64>(h + rdo, a << (B(h, e) & 63)); break;
-      case D.OP_SLT: store<u64>(h + rdo, <i64>a < <i64>B(h, e) ? 1 : 0); break;
-      case D.OP_SLTU: store<u64>(h + rdo, a < B(h, e) ? 1 : 0); break;
-      case D.OP_XOR: store<u64>(h + rdo, a ^ B(h, e)); break;
-      case D.OP_SRL: store<u64>(h + rdo, a >> (B(h, e) & 63)); break;
-      case D.OP_SRA: store<u64>(h + rdo, <u64>(<i64>a >> <i64>(B(h, e) & 63))); break;
-      case D.OP_OR: store<u64>(h + rdo, a | B(h, e)); break;
-      case D.OP_AND: store<u64>(h + rdo, a & B(h, e)); break;
-      case D.OP_ADDW: store<u64>(h + rdo, <u64><i64>(<i32>a + <i32>B(h, e))); break;
-      case D.OP_SUBW: store<u64>(h + rdo, <u64><i64>(<i32>a - <i32>B(h, e))); break;
-      case D.OP_SLLW: store<u64>(h + rdo, <u64><i64>(<i32>(<u32>a << (<u32>B(h, e) & 31)))); break;
-      case D.OP_SRLW: store<u64>(h + rdo, <u64><i64>(<i32>(<u32>a >> (<u32>B(h, e) & 31)))); break;
-      case D.OP_SRAW: store<u64>(h + rdo, <u64><i64>(<i32>a >> (<i32>B(h, e) & 31))); break;
-      case D.OP_MUL: store<u64>(h + rdo, a * B(h, e)); break;
-      case D.OP_MULH: store<u64>(h + rdo, <u64>mulh(<i64>a, <i64>B(h, e))); break;
-      case D.OP_MULHSU: store<u64>(h + rdo, <u64>mulhsu(<i64>a, B(h, e))); break;
-      case D.OP_MULHU: store<u64>(h + rdo, mulhu(a, B(h, e))); break;
-      case D.OP_DIV: store<u64>(h + rdo, <u64>div(<i64>a, <i64>B(h, e))); break;
-      case D.OP_DIVU: store<u64>(h + rdo, divu(a, B(h, e))); break;
-      case D.OP_REM: store<u64>(h + rdo, <u64>rem(<i64>a, <i64>B(h, e))); break;
-      case D.OP_REMU: store<u64>(h + rdo, remu(a, B(h, e))); break;
-      case D.OP_MULW: store<u64>(h + rdo, <u64><i64>(<i32>a * <i32>B(h, e))); break;
-      case D.OP_DIVW: store<u64>(h + rdo, <u64><i64>divw(<i32>a, <i32>B(h, e))); break;
-      case D.OP_DIVUW: store<u64>(h + rdo, <u64><i64><i32>divuw(<u32>a, <u32>B(h, e))); break;
-      case D.OP_REMW: store<u64>(h + rdo, <u64><i64>remw(<i32>a, <i32>B(h, e))); break;
-      case D.OP_REMUW: store<u64>(h + rdo, <u64><i64><i32>remuw(<u32>a, <u32>B(h, e))); break;
-      case D.OP_FENCE: break; // single hart, in-order; the decoded cache validates itself, so fence.i needs nothing
-      case D.OP_FLW: case D.OP_FLD: {
-        if ((load<u64>(h + L.H_MSTATUS) & R.MSTATUS_FS) == 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, rawBits(e)); break; }
-        const va = a + imm;
-        let v: u64;
-        if (load<u16>(e, 16) == D.OP_FLW) {
-          const p = tlbPtr(ltlb, va, 4);
-          v = 0xffff_ffff_0000_0000 | (p ? <u64>load<u32>(p) : loadSlow(va, 4)); // NaN-boxed (§12.2)
-        } else {
-          const p = tlbPtr(ltlb, va, 8);
-          v = p ? load<u64>(p) : loadSlow(va, 8);
+    // ---- run the block's ops ----
+    const limit = n - done < count ? n - done : count;
+    let npc = pc + bytes; // fall-through after the last op; control transfers overwrite it
+    let k: i32 = 0;
+    let ev = false;
+    while (k < limit) {
+      const o = ops + (<usize>k << 5);
+      const rdo = <usize>load<u16>(o, 18);
+      const a = load<u64>(h + <usize>load<u16>(o, 20));
+      const imm = load<u64>(o, 8);
+      switch (load<u16>(o, 16)) {
+        case D.OP_ILLEGAL: raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>load<u32>(o, 28)); ev = true; break;
+        case D.OP_LUI: store<u64>(h + rdo, imm); break;
+        case D.OP_AUIPC: store<u64>(h + rdo, pc + <u64>load<u16>(o) + imm); break;
+        case D.OP_JAL: { const ipc = pc + <u64>load<u16>(o); store<u64>(h + rdo, npc); npc = ipc + imm; break; }
+        case D.OP_JALR: { const t = (a + imm) & ~<u64>1; store<u64>(h + rdo, npc); npc = t; break; }
+        case D.OP_BEQ: if (a == B(h, o)) npc = pc + <u64>load<u16>(o) + imm; break;
+        case D.OP_BNE: if (a != B(h, o)) npc = pc + <u64>load<u16>(o) + imm; break;
+        case D.OP_BLT: if (<i64>a < <i64>B(h, o)) npc = pc + <u64>load<u16>(o) + imm; break;
+        case D.OP_BGE: if (<i64>a >= <i64>B(h, o)) npc = pc + <u64>load<u16>(o) + imm; break;
+        case D.OP_BLTU: if (a < B(h, o)) npc = pc + <u64>load<u16>(o) + imm; break;
+        case D.OP_BGEU: if (a >= B(h, o)) npc = pc + <u64>load<u16>(o) + imm; break;
+        case D.OP_LB: { const va = a + imm; const p = tlbPtr(ltlb, va, 1); if (p) store<u64>(h + rdo, <u64><i64>load<i8>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = <u64><i64><i8>loadSlow(va, 1); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_LH: { const va = a + imm; const p = tlbPtr(ltlb, va, 2); if (p) store<u64>(h + rdo, <u64><i64>load<i16>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = <u64><i64><i16>loadSlow(va, 2); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_LW: { const va = a + imm; const p = tlbPtr(ltlb, va, 4); if (p) store<u64>(h + rdo, <u64><i64>load<i32>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = <u64><i64><i32>loadSlow(va, 4); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_LD: { const va = a + imm; const p = tlbPtr(ltlb, va, 8); if (p) store<u64>(h + rdo, load<u64>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 8); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_LBU: { const va = a + imm; const p = tlbPtr(ltlb, va, 1); if (p) store<u64>(h + rdo, <u64>load<u8>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 1); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_LHU: { const va = a + imm; const p = tlbPtr(ltlb, va, 2); if (p) store<u64>(h + rdo, <u64>load<u16>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 2); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_LWU: { const va = a + imm; const p = tlbPtr(ltlb, va, 4); if (p) store<u64>(h + rdo, <u64>load<u32>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 4); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_SB: { const va = a + imm; const p = tlbPtr(stlb, va, 1); if (p) store<u8>(p, <u8>B(h, o)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 1, B(h, o)); if (EVENTS) ev = true; } break; }
+        case D.OP_SH: { const va = a + imm; const p = tlbPtr(stlb, va, 2); if (p) store<u16>(p, <u16>B(h, o)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 2, B(h, o)); if (EVENTS) ev = true; } break; }
+        case D.OP_SW: { const va = a + imm; const p = tlbPtr(stlb, va, 4); if (p) store<u32>(p, <u32>B(h, o)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 4, B(h, o)); if (EVENTS) ev = true; } break; }
+        case D.OP_SD: { const va = a + imm; const p = tlbPtr(stlb, va, 8); if (p) store<u64>(p, B(h, o)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 8, B(h, o)); if (EVENTS) ev = true; } break; }
+        case D.OP_ADDI: store<u64>(h + rdo, a + imm); break;
+        case D.OP_SLTI: store<u64>(h + rdo, <i64>a < <i64>imm ? 1 : 0); break;
+        case D.OP_SLTIU: store<u64>(h + rdo, a < imm ? 1 : 0); break;
+        case D.OP_XORI: store<u64>(h + rdo, a ^ imm); break;
+        case D.OP_ORI: store<u64>(h + rdo, a | imm); break;
+        case D.OP_ANDI: store<u64>(h + rdo, a & imm); break;
+        case D.OP_SLLI: store<u64>(h + rdo, a << imm); break;
+        case D.OP_SRLI: store<u64>(h + rdo, a >> imm); break;
+        case D.OP_SRAI: store<u64>(h + rdo, <u64>(<i64>a >> <i64>imm)); break;
+        case D.OP_ADDIW: store<u64>(h + rdo, <u64><i64>(<i32>a + <i32>imm)); break;
+        case D.OP_SLLIW: store<u64>(h + rdo, <u64><i64>(<i32>(<u32>a << <u32>imm))); break;
+        case D.OP_SRLIW: store<u64>(h + rdo, <u64><i64>(<i32>(<u32>a >> <u32>imm))); break;
+        case D.OP_SRAIW: store<u64>(h + rdo, <u64><i64>(<i32>a >> <i32>imm)); break;
+        case D.OP_ADD: store<u64>(h + rdo, a + B(h, o)); break;
+        case D.OP_SUB: store<u64>(h + rdo, a - B(h, o)); break;
+        case D.OP_SLL: store<u64>(h + rdo, a << (B(h, o) & 63)); break;
+        case D.OP_SLT: store<u64>(h + rdo, <i64>a < <i64>B(h, o) ? 1 : 0); break;
+        case D.OP_SLTU: store<u64>(h + rdo, a < B(h, o) ? 1 : 0); break;
+        case D.OP_XOR: store<u64>(h + rdo, a ^ B(h, o)); break;
+        case D.OP_SRL: store<u64>(h + rdo, a >> (B(h, o) & 63)); break;
+        case D.OP_SRA: store<u64>(h + rdo, <u64>(<i64>a >> <i64>(B(h, o) & 63))); break;
+        case D.OP_OR: store<u64>(h + rdo, a | B(h, o)); break;
+        case D.OP_AND: store<u64>(h + rdo, a & B(h, o)); break;
+        case D.OP_ADDW: store<u64>(h + rdo, <u64><i64>(<i32>a + <i32>B(h, o))); break;
+        case D.OP_SUBW: store<u64>(h + rdo, <u64><i64>(<i32>a - <i32>B(h, o))); break;
+        case D.OP_SLLW: store<u64>(h + rdo, <u64><i64>(<i32>(<u32>a << (<u32>B(h, o) & 31)))); break;
+        case D.OP_SRLW: store<u64>(h + rdo, <u64><i64>(<i32>(<u32>a >> (<u32>B(h, o) & 31)))); break;
+        case D.OP_SRAW: store<u64>(h + rdo, <u64><i64>(<i32>a >> (<i32>B(h, o) & 31))); break;
+        case D.OP_MUL: store<u64>(h + rdo, a * B(h, o)); break;
+        case D.OP_MULH: store<u64>(h + rdo, <u64>mulh(<i64>a, <i64>B(h, o))); break;
+        case D.OP_MULHSU: store<u64>(h + rdo, <u64>mulhsu(<i64>a, B(h, o))); break;
+        case D.OP_MULHU: store<u64>(h + rdo, mulhu(a, B(h, o))); break;
+        case D.OP_DIV: store<u64>(h + rdo, <u64>div(<i64>a, <i64>B(h, o))); break;
+        case D.OP_DIVU: store<u64>(h + rdo, divu(a, B(h, o))); break;
+        case D.OP_REM: store<u64>(h + rdo, <u64>rem(<i64>a, <i64>B(h, o))); break;
+        case D.OP_REMU: store<u64>(h + rdo, remu(a, B(h, o))); break;
+        case D.OP_MULW: store<u64>(h + rdo, <u64><i64>(<i32>a * <i32>B(h, o))); break;
+        case D.OP_DIVW: store<u64>(h + rdo, <u64><i64>divw(<i32>a, <i32>B(h, o))); break;
+        case D.OP_DIVUW: store<u64>(h + rdo, <u64><i64><i32>divuw(<u32>a, <u32>B(h, o))); break;
+        case D.OP_REMW: store<u64>(h + rdo, <u64><i64>remw(<i32>a, <i32>B(h, o))); break;
+        case D.OP_REMUW: store<u64>(h + rdo, <u64><i64><i32>remuw(<u32>a, <u32>B(h, o))); break;
+        case D.OP_FENCE: break; // single hart, in order; fence.i ends the block, so the next one is revalidated
+        case D.OP_FLW: case D.OP_FLD: {
+          if ((load<u64>(h + L.H_MSTATUS) & R.MSTATUS_FS) == 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>load<u32>(o, 28)); ev = true; break; }
+          const va = a + imm;
+          let v: u64;
+          store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k));
+          if (load<u16>(o, 16) == D.OP_FLW) {
+            const p = tlbPtr(ltlb, va, 4);
+            v = 0xffff_ffff_0000_0000 | (p ? <u64>load<u32>(p) : loadSlow(va, 4)); // NaN-boxed (§12.2)
+          } else {
+            const p = tlbPtr(ltlb, va, 8);
+            v = p ? load<u64>(p) : loadSlow(va, 8);
+          }
+          if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; }
+          store<u64>(h + L.H_F + rdo, v);
+          setFsDirty();
+          break;
         }
-        if (EVENTS & EV_EXC) break;
-        store<u64>(h + L.H_F + rdo, v);
-        setFsDirty();
-        break;
+        case D.OP_FSW: case D.OP_FSD: {
+          if ((load<u64>(h + L.H_MSTATUS) & R.MSTATUS_FS) == 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>load<u32>(o, 28)); ev = true; break; }
+          const va = a + imm;
+          const v = load<u64>(h + L.H_F + <usize>load<u16>(o, 22));
+          const size: u32 = load<u16>(o, 16) == D.OP_FSW ? 4 : 8;
+          const p = tlbPtr(stlb, va, size);
+          if (p) { if (size == 4) store<u32>(p, <u32>v); else store<u64>(p, v); }
+          else {
+            store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k));
+            storeSlow(va, size, size == 4 ? v & 0xffff_ffff : v);
+            if (EVENTS) ev = true;
+          }
+          break;
+        }
+        case D.OP_AMO: {
+          store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k));
+          amo(load<u32>(o, 24), load<u32>(o, 28));
+          if (EVENTS) ev = true;
+          break;
+        }
+        case D.OP_SYSTEM: { // always the last op of its block
+          store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k));
+          store<u64>(h + L.H_PC, pc + <u64>load<u16>(o));
+          npc = system(load<u32>(o, 24), load<u32>(o, 28), npc);
+          ir0 = load<u64>(h + L.H_INSTRET) - <u64>(done + k); // a CSR write may have replaced minstret
+          if (EVENTS) ev = true;
+          break;
+        }
+        case D.OP_FP: execFp(load<u32>(o, 24), load<u32>(o, 28)); if (EVENTS) ev = true; break;
+        case D.OP_FMA: execFma(load<u32>(o, 24), load<u32>(o, 28)); if (EVENTS) ev = true; break;
+        case D.OP_MV: store<u64>(h + rdo, B(h, o)); break;
+        case D.OP_LI: store<u64>(h + rdo, imm); break;
+        default: raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>load<u32>(o, 28)); ev = true; break;
       }
-      case D.OP_FSW: case D.OP_FSD: {
-        if ((load<u64>(h + L.H_MSTATUS) & R.MSTATUS_FS) == 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, rawBits(e)); break; }
-        const va = a + imm;
-        const v = load<u64>(h + L.H_F + <usize>load<u16>(e, 22));
-        const size: u32 = load<u16>(e, 16) == D.OP_FSW ? 4 : 8;
-        const p = tlbPtr(stlb, va, size);
-        if (p) { if (size == 4) store<u32>(p, <u32>v); else store<u64>(p, v); }
-        else { syncInstret(h, pend); pend = 0; storeSlow(va, size, size == 4 ? v & 0xffff_ffff : v); }
-        break;
-      }
-      case D.OP_AMO: { syncInstret(h, pend); pend = 0; amo(load<u32>(e, 24), <u32>rawBits(e)); break; }
-      case D.OP_SYSTEM: {
-        syncInstret(h, pend); pend = 0;
-        store<u64>(h + L.H_PC, pc);
-        npc = system(load<u32>(e, 24), <u32>rawBits(e), npc);
-        break;
-      }
-      case D.OP_FP: execFp(load<u32>(e, 24), <u32>rawBits(e)); break;
-      case D.OP_FMA: execFma(load<u32>(e, 24), <u32>rawBits(e)); break;
-      case D.OP_MV: store<u64>(h + rdo, B(h, e)); break;
-      case D.OP_LI: store<u64>(h + rdo, imm); break;
-      default: raise(R.CAUSE_ILLEGAL_INSTRUCTION, rawBits(e)); break;
+      if (ev) break;
+      k++;
     }
-    if (EVENTS != 0) {
-      if (EVENTS & EV_EXC) break;
-      // Retired, but the loop's cached state may be stale: leave.
-      pc = npc; done++; pend++;
+    if (ev && (EVENTS & EV_EXC) != 0) {
+      // Op k trapped: it did not retire.
+      pc += <u64>load<u16>(ops + (<usize>k << 5));
+      done += k;
+      exc = true;
       break;
     }
-    pc = npc; done++; pend++;
+    if (ev) k++; // op k retired, then asked the loop to stop
+    done += k;
+    pc = k == count ? npc : pc + <u64>load<u16>(ops + (<usize>k << 5));
+    if (ev) break;
   }
-  syncInstret(h, pend);
+  store<u64>(h + L.H_INSTRET, ir0 + <u64>done);
   store<u64>(h + L.H_PC, pc);
-  if (EVENTS & EV_EXC) {
+  if (exc) {
     clearExc();
     takeTrap(EXC_CAUSE, EXC_TVAL);
   }
   return done;
 }
 
-/** rs2's value for entry e. */
-@inline function B(h: usize, e: usize): u64 { return load<u64>(h + <usize>load<u16>(e, 22)); }
-
-/** The instruction bits as fetched (16 bits for compressed ones): the tval of an illegal-instruction trap. */
-@inline function rawBits(e: usize): u64 {
-  const w = load<u32>(e, 4);
-  return load<u8>(e, 28) == 2 ? <u64>(w & 0xffff) : <u64>w;
-}
+/** rs2's value for op o. */
+@inline function B(h: usize, o: usize): u64 { return load<u64>(h + <usize>load<u16>(o, 22)); }
 
 /** A (§8): LR/SC with a reservation, and the AMOs. Misaligned → address-misaligned; MMIO → access fault. */
 function amo(insn: u32, raw: u32): void {

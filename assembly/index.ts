@@ -12,6 +12,7 @@ import { uartReset } from "./devices/uart";
 import { tlbFlush, tlbSelect, peekInsn16 } from "./mmu";
 import { clearExc } from "./state";
 import { expandCompressed } from "./rvc";
+import { blockFlush } from "./block";
 
 // ---- constants: layout offsets, enums ----
 export const ABI_VERSION: u32 = 1;
@@ -70,7 +71,9 @@ const CHUNK: i32 = 1 << 16;
 export function vm_init(nharts: u32, ramBase: f64, ramBytes: f64, timeMode: u32, insnsPerTick: u32, resetPc: f64): i32 {
   if (nharts == 0 || nharts > L.MAX_HARTS || ramBytes <= 0 || ramBytes % 4096 != 0 || ramBase % 4096 != 0) return -1;
   if (<f64>L.RAM_PTR + ramBytes > <f64>memory.size() * 65536) return -1;
-  memory.fill(L.VM_BASE, 0, L.RAM_PTR - L.VM_BASE); // includes the RVC table (0 = not yet expanded)
+  // VM block, console, hart blocks, TLBs and the RVC table (0 = not yet expanded). The block caches are
+  // cleared per hart by hart_reset, so only the caches of configured harts are ever touched.
+  memory.fill(L.VM_BASE, 0, L.BC_BASE - L.VM_BASE);
   store<u32>(L.VM_MAGIC, L.VM_MAGIC_VALUE);
   store<u64>(L.VM_RAM_BASE, <u64>ramBase);
   store<u64>(L.VM_RAM_SIZE, <u64>ramBytes);
@@ -95,6 +98,7 @@ export function hart_reset(id: u32, pc: f64): void {
   tlbFlush();
   store<u64>(H + L.H_STAT_FLUSHES, 0);
   tlbSelect();
+  blockFlush(L.bcPtr(id));
 }
 
 /** Makes this instance run hart `id`; returns the hart block's offset. */

@@ -6,8 +6,8 @@
 //   0x0001_2000  hart blocks, HART_STRIDE bytes each, MAX_HARTS of them           (HART_*)
 //   0x0002_0000  software TLBs, TLB_STRIDE bytes per hart                        (TLB_*)
 //   0x0007_0000  RVC expansion table (256 KiB)                                   (RVC_TABLE)
-//   0x0010_0000  decoded-instruction caches, DC_STRIDE bytes per hart              (DC_*)
-//   0x0020_0000  guest RAM (flat for now; the G-stage frame allocator replaces it)
+//   0x0010_0000  basic-block caches, BC_STRIDE bytes per hart                       (BC_*, BLOCK_*)
+//   0x0040_0000  guest RAM (flat for now; the G-stage frame allocator replaces it)
 //
 // Nothing here is a Wasm global: several instances (one per thread) share this memory.
 
@@ -91,7 +91,8 @@ export const H_SATP: usize = 0x2d0;
 export const H_SCOUNTEREN: usize = 0x2d8;
 export const H_SENVCFG: usize = 0x2e0;
 export const H_TSELECT: usize = 0x2e8;
-export const H_DC_SCRATCH: usize = 0xf00; // 32-byte decoded entry, see DC_* below
+export const H_BLOCK_SCRATCH: usize = 0xf00; // one op (32 bytes) + its code copy (4 bytes)
+export const H_ARENA_TOP: usize = 0x494;   // u32 next free byte of this hart's block arena
 export const H_PMPADDR: usize = 0x400; // u64 × 16
 export const H_PMPCFG: usize = 0x480;  // 16 bytes: pmpcfg0 (entries 0-7) then pmpcfg2 (entries 8-15)
 export const H_PMP_ACTIVE: usize = 0x490; // u32 number of entries with A != OFF (0: PMP imposes nothing but the default rule)
@@ -124,22 +125,29 @@ export const TLB_INVALID: u64 = 0xffff_ffff_ffff_ffff;
 export const RVC_TABLE: usize = 0x7_0000;
 export const RVC_TABLE_BYTES: usize = 0x4_0000;
 
-// ---- Decoded-instruction caches ----
-// Per hart, direct-mapped by the instruction's offset in linear memory; DC_ENTRIES entries of DC_ENTRY_BYTES.
-// An entry is valid only while the 32 bits at its offset still equal the raw bits it was decoded from, so
-// self-modifying code and fence.i need no explicit invalidation. Entry layout (see decode.ts):
-//   +0 u32 tag (offset of the instruction)   +4 u32 raw (32 bits read there at decode time)
-//   +8 i64 imm   +16 u16 op   +18 u16 rd offset   +20 u16 rs1 offset   +22 u16 rs2 offset
-//   +24 u32 32-bit form of the instruction   +28 u8 length (2 or 4)
-export const DC_BASE: usize = 0x10_0000;
-export const DC_ENTRIES: u32 = 4096;
-export const DC_ENTRY_BYTES: usize = 32;
-export const DC_STRIDE: usize = <usize>DC_ENTRIES * DC_ENTRY_BYTES; // 128 KiB per hart
-// A per-hart uncached entry (in the hart block) for instructions that straddle a page: H_DC_SCRATCH.
+// ---- Basic-block caches (per hart) ----
+// A block is a run of decoded instructions from one page, ending at a control-transfer instruction, a SYSTEM or
+// FENCE instruction, the end of the page, or BLOCK_MAX instructions. BLOCK_MAP is direct-mapped by the offset of the
+// block's first instruction in linear memory; its ops live in a bump-allocated arena that is reset (and the map
+// cleared) when full. Each block keeps a copy of the code bytes it was decoded from and is revalidated against them
+// on entry, so self-modifying code needs no explicit invalidation (stale blocks are only possible inside one block
+// execution, which RISC-V permits without fence.i; fence.i ends a block).
+//   map entry (16 bytes): +0 u32 tag (offset of first instruction, 0 = empty)  +4 u32 ops offset
+//                         +8 u32 instruction count  +12 u32 code bytes
+//   op (32 bytes, see decode.ts): +0 u16 pc offset in block  +2 u8 length  +8 i64 imm  +16 u16 op
+//                         +18 u16 rd offset  +20 u16 rs1 offset  +22 u16 rs2 offset  +24 u32 32-bit form  +28 u32 raw bits
+export const BC_BASE: usize = 0x10_0000;
+export const BLOCK_MAX: u32 = 64;
+export const BLOCK_MAP_ENTRIES: u32 = 2048;
+export const BLOCK_MAP_BYTES: usize = <usize>BLOCK_MAP_ENTRIES * 16;      // 32 KiB
+export const BLOCK_ARENA_BYTES: usize = 0x4_0000;                         // 256 KiB
+export const OP_BYTES: usize = 32;
+export const BC_STRIDE: usize = BLOCK_MAP_BYTES + BLOCK_ARENA_BYTES;      // 288 KiB per hart
+// A per-hart one-op block (in the hart block) for an instruction that straddles a page: H_BLOCK_SCRATCH.
 
 // ---- Guest RAM ----
-export const RAM_PTR: usize = 0x20_0000;
+export const RAM_PTR: usize = 0x40_0000;
 
 @inline export function hartPtr(id: u32): usize { return HART_BASE + <usize>id * HART_STRIDE; }
 @inline export function tlbPtr(id: u32): usize { return TLB_BASE + <usize>id * TLB_STRIDE; }
-@inline export function dcPtr(id: u32): usize { return DC_BASE + <usize>id * DC_STRIDE; }
+@inline export function bcPtr(id: u32): usize { return BC_BASE + <usize>id * BC_STRIDE; }

@@ -58,7 +58,7 @@ export class Vm {
     if (memBytes > MAX_MEM_BYTES) throw new WasmvisorError(`memory size ${memBytes} exceeds the 4 GiB Wasm32 limit`);
     const module = coreModule();
     // The core's layout puts RAM at LAYOUT_RAM_PTR; size the memory once (initial = maximum) so views never detach.
-    const probe = 0x20_0000;
+    const probe = 0x40_0000;
     const pages = Math.ceil((probe + memBytes) / WASM_PAGE);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const instance = new WebAssembly.Instance(module, makeImports(memory));

@@ -6,8 +6,9 @@
 // in (min-normal, +inf): then the operands were finite, no NaN is involved, the result is not tiny after
 // rounding (a rounded result strictly above 2^emin implies an unbounded-exponent rounding >= 2^emin)
 // and there is no overflow, so NX is the only possible flag. NX is decided exactly:
-//   add/sub: Fast2Sum error term (Dekker 1971; exact in RNE when |x| >= |y|, no overflow possible
-//            once the sum is finite),
+//   add/sub: 2Sum error term (Knuth/Moller; exact in RNE for any operand order unless an
+//            intermediate overflows, and an overflow always leaves the error term non-finite, in
+//            which case the software path is used),
 //   f64 mul: the product of the odd parts of the two significands fits in 53 bits,
 //   f64 div: the odd part of the divisor divides the odd part of the dividend,
 //   f64 sqrt: the odd part of the root squared equals the odd part of the operand,
@@ -39,9 +40,13 @@ export function f64_add(a: u64, b: u64, rm: u32): u64 {
     const x = reinterpret<f64>(a), y = reinterpret<f64>(b);
     const s = x + y;
     if (abs<f64>(s) < Infinity) {
-      const e = abs<f64>(x) >= abs<f64>(y) ? y - (s - x) : x - (s - y);
-      if (e != 0) fflags |= NX;
-      return reinterpret<u64>(s);
+      const bb = s - x;
+      const e = (x - (s - bb)) + (y - bb); // 2Sum: s + e == x + y exactly
+      if (e == 0) return reinterpret<u64>(s);
+      if (abs<f64>(e) < Infinity) {
+        fflags |= NX;
+        return reinterpret<u64>(s);
+      }
     }
   }
   return softAdd(a, b, rm, true);
@@ -101,7 +106,7 @@ export function f64_fma(a: u64, b: u64, c: u64, rm: u32): u64 {
 /**
  * Round the exact sum P + C (binary64 values whose exact sum is a multiple of 2^-298, e.g. a binary32
  * product plus a binary32 addend) to binary32 under any rm. The binary64 sum is made round-to-odd from
- * its RNE value and the exact Fast2Sum error; rounding a round-to-odd value with >= p+2 bits to p bits
+ * its RNE value and the exact 2Sum error; rounding a round-to-odd value with >= p+2 bits to p bits
  * equals rounding the exact value, in every mode, including tininess and overflow detection (Boldo &
  * Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms using rounding to odd",
  * IEEE TC 2008).
@@ -114,7 +119,8 @@ function roSum32(P: f64, C: f64, rm: u32): u32 {
     const z = rm == RDN ? -((-P) + (-C)) : S;
     return <u32>(reinterpret<u64>(z) >> 32);
   }
-  const err = abs<f64>(P) >= abs<f64>(C) ? C - (S - P) : P - (S - C);
+  const bb = S - P;
+  const err = (P - (S - bb)) + (C - bb); // 2Sum; |P|, |C| <= 2^256, so nothing can overflow
   let sb = reinterpret<u64>(S);
   if (err != 0 && (sb & 1) == 0) {
     // Inexact with an even last bit: step to the neighbour on the side of the exact value.
@@ -142,9 +148,13 @@ export function f32_add(a: u32, b: u32, rm: u32): u32 {
   if (rm == RNE) {
     const s = x + y;
     if (abs<f32>(s) < INF32) {
-      const e = abs<f32>(x) >= abs<f32>(y) ? y - (s - x) : x - (s - y);
-      if (e != 0) fflags |= NX;
-      return reinterpret<u32>(s);
+      const bb = s - x;
+      const e = (x - (s - bb)) + (y - bb); // 2Sum in binary32
+      if (e == 0) return reinterpret<u32>(s);
+      if (abs<f32>(e) < INF32) {
+        fflags |= NX;
+        return reinterpret<u32>(s);
+      }
     }
   }
   if (special32(a) || special32(b)) return <u32>softAdd(a, b, rm, false);
