@@ -73,19 +73,28 @@ export function blockBuild(bc: usize, me: usize, ptr: u32, pageOff: u32): void {
   const copy = ops + (<usize>count << 5);
   memory.copy(copy, <usize>ptr, <usize>off);
   store<u32>(H + L.H_ARENA_TOP, <u32>((copy + <usize>off + 7) & ~<usize>7));
+  // Mark the page as holding code (generation odd, never 0) and remember its generation.
+  const gp = L.codeGenPtr(<usize>ptr);
+  let g = load<u32>(gp);
+  if (g == 0) { g = 1; store<u32>(gp, g); }
   store<u32>(me, ptr);
   store<u32>(me, <u32>ops, 4);
-  store<u32>(me, count, 8);
-  store<u32>(me, off, 12);
+  store<u16>(me, <u16>count, 8);
+  store<u16>(me, <u16>off, 10);
+  store<u32>(me, g, 12);
 }
 
-/** True if the code bytes of the block in map entry `me` (at `ptr`) are unchanged since it was built. */
-@inline export function blockValid(me: usize, ptr: u32): bool {
-  const bytes = load<u32>(me, 12);
-  const copy = <usize>load<u32>(me, 4) + (<usize>load<u32>(me, 8) << 5);
+/**
+ * True if the code bytes of the block in map entry `me` (at `ptr`) are unchanged since it was built. Called only
+ * when its page's generation moved on; a block that still matches adopts the new generation.
+ */
+export function blockRevalidate(me: usize, ptr: u32): bool {
+  const bytes = <u32>load<u16>(me, 10);
+  const copy = <usize>load<u32>(me, 4) + (<usize>load<u16>(me, 8) << 5);
   const p = <usize>ptr;
   let i: u32 = 0;
   for (; i + 8 <= bytes; i += 8) if (load<u64>(p + <usize>i) != load<u64>(copy + <usize>i)) return false;
   for (; i < bytes; i += 2) if (load<u16>(p + <usize>i) != load<u16>(copy + <usize>i)) return false;
+  store<u32>(me, load<u32>(L.codeGenPtr(p)), 12);
   return true;
 }

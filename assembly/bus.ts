@@ -1,6 +1,6 @@
 // The guest-physical bus: RAM, and the MMIO devices of the QEMU virt map. Physical addresses only.
 // Anything that is neither RAM nor a device is a hole: the access faults (access-fault cause chosen by the caller).
-import { VM_RAM_BASE, VM_RAM_SIZE, VM_RAM_PTR, VM_TOHOST, H_STAT_MMIO } from "./layout";
+import { VM_RAM_BASE, VM_RAM_SIZE, VM_RAM_PTR, VM_TOHOST, H_STAT_MMIO, codeWritten } from "./layout";
 import { H } from "./state";
 import { CLINT_BASE, CLINT_SIZE, clintRead, clintWrite } from "./devices/clint";
 import { UART_BASE, UART_SIZE, uartRead, uartWrite } from "./devices/uart";
@@ -55,6 +55,7 @@ export function ramStore(pa: u64, size: u32, val: u64): bool {
   else if (size == 2) store<u16>(p, <u16>val);
   else if (size == 4) store<u32>(p, <u32>val);
   else store<u64>(p, val);
+  codeWritten(p);
   if (touchesTohost(pa, size)) htifCheck();
   return true;
 }

@@ -10,7 +10,7 @@ import { csrRead, csrWrite, setFsDirty } from "./csr";
 import { mulh, mulhu, mulhsu, div, divu, rem, remu, divw, divuw, remw, remuw } from "./alu";
 import { execFp, execFma } from "./fp";
 import * as D from "./decode";
-import { blockBuild, blockValid, decodeOp } from "./block";
+import { blockBuild, blockRevalidate, decodeOp } from "./block";
 
 @inline function X(h: usize, r: u32): u64 { return load<u64>(h + (<usize>r << 3)); }
 /** Offset of rd in the hart block; x0 writes land in a scratch slot so x0 stays zero. */
@@ -61,10 +61,12 @@ export function execute(n: i32): i32 {
     let bytes: u64;
     if (pageOff <= 0xffc || (load<u16>(ptr) & 3) != 3) {
       const me = bc + ((<usize>(ptr >> 1) & (L.BLOCK_MAP_ENTRIES - 1)) << 4);
-      if (load<u32>(me) != ptr || !blockValid(me, ptr)) blockBuild(bc, me, ptr, pageOff);
+      if (load<u32>(me) != ptr || (load<u32>(me, 12) != load<u32>(L.codeGenPtr(<usize>ptr)) && !blockRevalidate(me, ptr))) {
+        blockBuild(bc, me, ptr, pageOff);
+      }
       ops = <usize>load<u32>(me, 4);
-      count = <i32>load<u32>(me, 8);
-      bytes = <u64>load<u32>(me, 12);
+      count = <i32>load<u16>(me, 8);
+      bytes = <u64>load<u16>(me, 10);
     } else {
       // A 32-bit instruction straddling two pages: a one-op block (the second page may fault: tval = pc+2).
       store<u64>(h + L.H_INSTRET, ir0 + <u64>done);
@@ -108,10 +110,10 @@ export function execute(n: i32): i32 {
         case D.OP_LBU: { const va = a + imm; const p = tlbPtr(ltlb, va, 1); if (p) store<u64>(h + rdo, <u64>load<u8>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 1); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
         case D.OP_LHU: { const va = a + imm; const p = tlbPtr(ltlb, va, 2); if (p) store<u64>(h + rdo, <u64>load<u16>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 2); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
         case D.OP_LWU: { const va = a + imm; const p = tlbPtr(ltlb, va, 4); if (p) store<u64>(h + rdo, <u64>load<u32>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 4); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
-        case D.OP_SB: { const va = a + imm; const p = tlbPtr(stlb, va, 1); if (p) store<u8>(p, <u8>B(h, o)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 1, B(h, o)); if (EVENTS) ev = true; } break; }
-        case D.OP_SH: { const va = a + imm; const p = tlbPtr(stlb, va, 2); if (p) store<u16>(p, <u16>B(h, o)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 2, B(h, o)); if (EVENTS) ev = true; } break; }
-        case D.OP_SW: { const va = a + imm; const p = tlbPtr(stlb, va, 4); if (p) store<u32>(p, <u32>B(h, o)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 4, B(h, o)); if (EVENTS) ev = true; } break; }
-        case D.OP_SD: { const va = a + imm; const p = tlbPtr(stlb, va, 8); if (p) store<u64>(p, B(h, o)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 8, B(h, o)); if (EVENTS) ev = true; } break; }
+        case D.OP_SB: { const va = a + imm; const p = tlbPtr(stlb, va, 1); if (p) { store<u8>(p, <u8>B(h, o)); L.codeWritten(p); } else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 1, B(h, o)); if (EVENTS) ev = true; } break; }
+        case D.OP_SH: { const va = a + imm; const p = tlbPtr(stlb, va, 2); if (p) { store<u16>(p, <u16>B(h, o)); L.codeWritten(p); } else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 2, B(h, o)); if (EVENTS) ev = true; } break; }
+        case D.OP_SW: { const va = a + imm; const p = tlbPtr(stlb, va, 4); if (p) { store<u32>(p, <u32>B(h, o)); L.codeWritten(p); } else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 4, B(h, o)); if (EVENTS) ev = true; } break; }
+        case D.OP_SD: { const va = a + imm; const p = tlbPtr(stlb, va, 8); if (p) { store<u64>(p, B(h, o)); L.codeWritten(p); } else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 8, B(h, o)); if (EVENTS) ev = true; } break; }
         case D.OP_ADDI: store<u64>(h + rdo, a + imm); break;
         case D.OP_SLTI: store<u64>(h + rdo, <i64>a < <i64>imm ? 1 : 0); break;
         case D.OP_SLTIU: store<u64>(h + rdo, a < imm ? 1 : 0); break;
@@ -177,7 +179,7 @@ export function execute(n: i32): i32 {
           const v = load<u64>(h + L.H_F + <usize>load<u16>(o, 22));
           const size: u32 = load<u16>(o, 16) == D.OP_FSW ? 4 : 8;
           const p = tlbPtr(stlb, va, size);
-          if (p) { if (size == 4) store<u32>(p, <u32>v); else store<u64>(p, v); }
+          if (p) { if (size == 4) store<u32>(p, <u32>v); else store<u64>(p, v); L.codeWritten(p); }
           else {
             store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k));
             storeSlow(va, size, size == 4 ? v & 0xffff_ffff : v);
@@ -261,6 +263,7 @@ function amo(insn: u32, raw: u32): void {
     store<u32>(h + L.H_RES_VALID, 0);
     if (ok) {
       if (size == 4) store<u32>(p, <u32>X(h, rs2)); else store<u64>(p, X(h, rs2));
+      L.codeWritten(p);
     }
     store<u64>(h + RD(rd), ok ? 0 : 1);
     return;
@@ -285,6 +288,7 @@ function amo(insn: u32, raw: u32): void {
       default: raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); return;
     }
     store<i32>(p, nv);
+    L.codeWritten(p);
     store<u64>(h + RD(rd), <u64><i64>old);
   } else {
     const old = load<u64>(p);
@@ -302,6 +306,7 @@ function amo(insn: u32, raw: u32): void {
       default: raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); return;
     }
     store<u64>(p, nv);
+    L.codeWritten(p);
     store<u64>(h + RD(rd), old);
   }
 }

@@ -13,6 +13,7 @@ import { tlbFlush, tlbSelect, peekInsn16 } from "./mmu";
 import { clearExc } from "./state";
 import { expandCompressed } from "./rvc";
 import { blockFlush } from "./block";
+import { codeWritten } from "./layout";
 
 // ---- constants: layout offsets, enums ----
 export const ABI_VERSION: u32 = 1;
@@ -71,9 +72,11 @@ const CHUNK: i32 = 1 << 16;
 export function vm_init(nharts: u32, ramBase: f64, ramBytes: f64, timeMode: u32, insnsPerTick: u32, resetPc: f64): i32 {
   if (nharts == 0 || nharts > L.MAX_HARTS || ramBytes <= 0 || ramBytes % 4096 != 0 || ramBase % 4096 != 0) return -1;
   if (<f64>L.RAM_PTR + ramBytes > <f64>memory.size() * 65536) return -1;
-  // VM block, console, hart blocks, TLBs and the RVC table (0 = not yet expanded). The block caches are
-  // cleared per hart by hart_reset, so only the caches of configured harts are ever touched.
-  memory.fill(L.VM_BASE, 0, L.BC_BASE - L.VM_BASE);
+  // Only the VM block, the console ring and the hart blocks need clearing here; each configured hart's TLB and
+  // block cache are reset by hart_reset. The RVC table and code-page generations need no clearing: the first is a
+  // pure function of the parcel, and a stale generation only causes a revalidation. Untouched memory stays
+  // uncommitted, which keeps VM creation fast and its footprint proportional to use.
+  memory.fill(L.VM_BASE, 0, L.TLB_BASE - L.VM_BASE);
   store<u32>(L.VM_MAGIC, L.VM_MAGIC_VALUE);
   store<u64>(L.VM_RAM_BASE, <u64>ramBase);
   store<u64>(L.VM_RAM_SIZE, <u64>ramBytes);
@@ -193,3 +196,13 @@ export function tlb_flush(): void { tlbFlush(); }
 
 /** The 32-bit equivalent of a compressed instruction (0 if illegal); lets the tracer decode without duplicating RVC. */
 export function expand_c(raw: u32): u32 { return expandCompressed(raw & 0xffff); }
+
+/**
+ * The host wrote [ptr, ptr+len) of linear memory (an image, a DMA buffer, a restored page): blocks decoded from
+ * those pages are revalidated before they run again.
+ */
+export function mem_written(ptr: u32, len: u32): void {
+  if (len == 0) return;
+  const end = <usize>ptr + <usize>len - 1;
+  for (let p = <usize>ptr & ~<usize>0xfff; p <= end; p += 4096) codeWritten(p);
+}

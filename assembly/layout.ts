@@ -7,7 +7,8 @@
 //   0x0002_0000  software TLBs, TLB_STRIDE bytes per hart                        (TLB_*)
 //   0x0007_0000  RVC expansion table (256 KiB)                                   (RVC_TABLE)
 //   0x0010_0000  basic-block caches, BC_STRIDE bytes per hart                       (BC_*, BLOCK_*)
-//   0x0040_0000  guest RAM (flat for now; the G-stage frame allocator replaces it)
+//   0x0040_0000  code-page generations (4 MiB, sparse)                           (CODE_GEN)
+//   0x0080_0000  guest RAM (flat for now; the G-stage frame allocator replaces it)
 //
 // Nothing here is a Wasm global: several instances (one per thread) share this memory.
 
@@ -133,7 +134,7 @@ export const RVC_TABLE_BYTES: usize = 0x4_0000;
 // on entry, so self-modifying code needs no explicit invalidation (stale blocks are only possible inside one block
 // execution, which RISC-V permits without fence.i; fence.i ends a block).
 //   map entry (16 bytes): +0 u32 tag (offset of first instruction, 0 = empty)  +4 u32 ops offset
-//                         +8 u32 instruction count  +12 u32 code bytes
+//                         +8 u16 instruction count  +10 u16 code bytes  +12 u32 page generation (CODE_GEN)
 //   op (32 bytes, see decode.ts): +0 u16 pc offset in block  +2 u8 length  +8 i64 imm  +16 u16 op
 //                         +18 u16 rd offset  +20 u16 rs1 offset  +22 u16 rs2 offset  +24 u32 32-bit form  +28 u32 raw bits
 export const BC_BASE: usize = 0x10_0000;
@@ -145,8 +146,23 @@ export const OP_BYTES: usize = 32;
 export const BC_STRIDE: usize = BLOCK_MAP_BYTES + BLOCK_ARENA_BYTES;      // 288 KiB per hart
 // A per-hart one-op block (in the hart block) for an instruction that straddles a page: H_BLOCK_SCRATCH.
 
+// ---- Code-page generations (per VM) ----
+// One u32 per 4 KiB page of linear memory: 0 while no block was built from the page, afterwards an odd number
+// that every store to the page advances by 2. A block records its page's generation when it is built or
+// revalidated; an unchanged generation proves the code bytes are unchanged, so only blocks on pages that were
+// written since are compared byte by byte. Indexed by linear-memory offset >> 12 (4 GiB → 4 MiB, touched sparsely).
+export const CODE_GEN: usize = 0x40_0000;
+export const CODE_GEN_BYTES: usize = 0x40_0000;
+@inline export function codeGenPtr(ptr: usize): usize { return CODE_GEN + ((ptr >> 12) << 2); }
+/** Records a write to linear-memory offset ptr: blocks built from its page must be revalidated. */
+@inline export function codeWritten(ptr: usize): void {
+  const gp = codeGenPtr(ptr);
+  const g = load<u32>(gp);
+  if (g != 0) store<u32>(gp, g + 2);
+}
+
 // ---- Guest RAM ----
-export const RAM_PTR: usize = 0x40_0000;
+export const RAM_PTR: usize = 0x80_0000;
 
 @inline export function hartPtr(id: u32): usize { return HART_BASE + <usize>id * HART_STRIDE; }
 @inline export function tlbPtr(id: u32): usize { return TLB_BASE + <usize>id * TLB_STRIDE; }

@@ -11,6 +11,7 @@ export interface CoreFunctions {
   insn_at_pc(): number;
   tlb_flush(): void;
   expand_c(raw: number): number;
+  mem_written(ptr: number, len: number): void;
 }
 
 /** Exported constants (offsets into the VM's memory and enum values), defined once in the core. */
@@ -27,11 +28,12 @@ export const CORE_CONSTANTS = [
 ] as const;
 
 export const CORE_FUNCTIONS = [
-  "vm_init", "hart_reset", "hart_select", "set_htif", "run", "next_timer_ticks", "insn_at_pc", "tlb_flush", "expand_c",
+  "vm_init", "hart_reset", "hart_select", "set_htif", "run", "next_timer_ticks", "insn_at_pc", "tlb_flush", "expand_c", "mem_written",
 ] as const;
 
-/** Every export the core may have: its functions, constants, and AssemblyScript's start function. */
-export const CORE_EXPORTS: readonly string[] = [...CORE_FUNCTIONS, ...CORE_CONSTANTS, "_initialize"];
+/** Every export the core may have: its functions, constants, AssemblyScript's start function, and the (imported,
+ * shared) memory, which asc re-exports. */
+export const CORE_EXPORTS: readonly string[] = [...CORE_FUNCTIONS, ...CORE_CONSTANTS, "_initialize", "memory"];
 
 export type CoreConstants = Record<(typeof CORE_CONSTANTS)[number], number>;
 

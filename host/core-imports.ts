@@ -4,8 +4,11 @@ import { performance } from "node:perf_hooks";
 /** mtime ticks per second (QEMU virt timebase, 10 MHz). */
 export const TIMEBASE_HZ = 10_000_000;
 
-/** Import names the core may request; test/boundary.test.ts compares this list with the compiled module. */
-export const CORE_IMPORTS = ["env.memory", "env.abort", "host.now_ticks"] as const;
+/**
+ * Import names the release core requests; test/boundary.test.ts compares this list with the compiled module.
+ * (makeImports also provides env.abort, which only debug builds import: release builds use noAssert.)
+ */
+export const CORE_IMPORTS = ["env.memory", "host.now_ticks"] as const;
 
 export function makeImports(memory: WebAssembly.Memory): WebAssembly.Imports {
   return {

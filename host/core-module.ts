@@ -20,7 +20,8 @@ export function packageRoot(): string {
 
 let cached: WebAssembly.Module | undefined;
 
-export function corePath(): string { return join(packageRoot(), "build", "core.wasm"); }
+/** build/core.wasm, or the file named by WASMVISOR_CORE (for A/B comparisons of two builds). */
+export function corePath(): string { return process.env.WASMVISOR_CORE || join(packageRoot(), "build", "core.wasm"); }
 
 export function coreModule(): WebAssembly.Module {
   if (cached) return cached;

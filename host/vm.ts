@@ -30,6 +30,19 @@ export interface ExitStatus {
   code: number;
 }
 
+const ramPtrCache = new WeakMap<WebAssembly.Module, number>();
+
+/** The core's LAYOUT_RAM_PTR, read from a throwaway instance over a minimal memory (the layout is defined once, in the core). */
+function coreRamPtr(module: WebAssembly.Module): number {
+  let v = ramPtrCache.get(module);
+  if (v === undefined) {
+    const mem = new WebAssembly.Memory({ initial: 16, maximum: 16, shared: true });
+    v = bindCore(new WebAssembly.Instance(module, makeImports(mem))).k.LAYOUT_RAM_PTR;
+    ramPtrCache.set(module, v);
+  }
+  return v;
+}
+
 export class Vm {
   readonly memory: WebAssembly.Memory;
   readonly core: Core;
@@ -58,12 +71,11 @@ export class Vm {
     if (memBytes > MAX_MEM_BYTES) throw new WasmvisorError(`memory size ${memBytes} exceeds the 4 GiB Wasm32 limit`);
     const module = coreModule();
     // The core's layout puts RAM at LAYOUT_RAM_PTR; size the memory once (initial = maximum) so views never detach.
-    const probe = 0x40_0000;
-    const pages = Math.ceil((probe + memBytes) / WASM_PAGE);
+    const ramPtr = coreRamPtr(module);
+    const pages = Math.ceil((ramPtr + memBytes) / WASM_PAGE);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const instance = new WebAssembly.Instance(module, makeImports(memory));
     const core = bindCore(instance);
-    if (core.k.LAYOUT_RAM_PTR !== probe) throw new WasmvisorError("core.wasm layout mismatch: rebuild", ExitCode.INTERNAL);
     const vm = new Vm(memory, core, ramBase, memBytes);
     const mode = opts.deterministic ? core.k.TIME_MODE_INSNS : core.k.TIME_MODE_HOST;
     const rc = core.fn.vm_init(1, Number(ramBase), memBytes, mode, opts.insnsPerTick ?? 10, Number(ramBase));
@@ -81,7 +93,11 @@ export class Vm {
     }
     return this.core.k.LAYOUT_RAM_PTR + Number(off);
   }
-  writePhys(pa: bigint, data: Uint8Array, what?: string): void { this.u8.set(data, this.ramOffset(pa, data.length, what)); }
+  writePhys(pa: bigint, data: Uint8Array, what?: string): void {
+    const o = this.ramOffset(pa, data.length, what);
+    this.u8.set(data, o);
+    this.core.fn.mem_written(o, data.length); // decoded blocks from these pages must be revalidated
+  }
   readPhys(pa: bigint, len: number): Uint8Array { const o = this.ramOffset(pa, len); return this.u8.slice(o, o + len); }
 
   /** Loads an ELF image's segments at their physical addresses; sets pc to the entry. Returns the parsed image. */
@@ -91,7 +107,11 @@ export class Vm {
       this.ramOffset(s.paddr, Number(s.memsz), `${name}: segment at`);
       this.writePhys(s.paddr, s.data);
       const zero = Number(s.memsz) - s.data.length;
-      if (zero > 0) { const o = this.ramOffset(s.paddr + BigInt(s.data.length), zero); this.u8.fill(0, o, o + zero); }
+      if (zero > 0) {
+        const o = this.ramOffset(s.paddr + BigInt(s.data.length), zero);
+        this.u8.fill(0, o, o + zero);
+        this.core.fn.mem_written(o, zero);
+      }
     }
     this.pc = img.entry;
     const tohost = img.symbols.get("tohost");

@@ -17,7 +17,7 @@
 // Everything else (NaN, inf, zero, tiny, overflow, other modes) goes to the software core in soft.ts.
 import { fflags, NX, RNE, RDN } from "./flags";
 import {
-  softAdd, softMul, softDiv, softSqrt, softFma, roundF64toF32, isSpecial_,
+  softAdd, softMul, softDiv, softSqrt, softFma, roundF64toF32,
 } from "./soft";
 
 const MINN64: f64 = 2.2250738585072014e-308; // 2^-1022

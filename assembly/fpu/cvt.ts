@@ -8,7 +8,7 @@
 // Float -> integer results are returned as the 64-bit register value (u64), for signed and unsigned
 // conversions alike.
 import { fflags, NX, NV, RNE, RTZ, RDN, RUP, F32_QNAN, F64_QNAN } from "./flags";
-import { cvtToInt, cvtFromInt, roundF64toF32, roundPack } from "./soft";
+import { cvtToInt, cvtFromInt, roundF64toF32 } from "./soft";
 
 const MINN32: f32 = 1.1754943508222875e-38; // 2^-126
 const INF32: f32 = Infinity;

@@ -89,8 +89,9 @@ export function shrJam128(hi: u64, lo: u64, n: i32): u64 {
  * Round (-1)^sign * sig * 2^(e-62) (sig != 0, bit 0 may be a sticky bit) to format F under rm, raise
  * NX/UF/OF, and return the encoded result.
  * - IEEE 754-2008 §4.3 rounding-direction attributes (RMM = roundTiesToAway).
- * - §7.5 underflow: tininess is detected AFTER rounding (RISC-V F chapter, "Accrued Exception Flags":
- *   "tininess is detected after rounding"); UF is signalled only when the result is tiny AND inexact.
+ * - §7.5 underflow: tininess is detected AFTER rounding (RISC-V F chapter, "Subnormal Arithmetic": "In
+ *   the parlance of the IEEE standard, tininess is detected after rounding"); with default exception
+ *   handling UF is signalled only when the result is tiny AND inexact.
  * - §7.4 overflow: RNE/RMM give ±inf, RTZ gives ±max-finite, RDN/RUP give inf on their side, max-finite
  *   on the other; OF and NX are both raised.
  */

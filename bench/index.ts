@@ -1,0 +1,169 @@
+// `npm run bench`: core size, startup and guest speed (vs QEMU in the same run); prints a table, writes bench/results/latest.json.
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { join, relative } from "node:path";
+import { cpus, loadavg, platform, arch, totalmem } from "node:os";
+import { parseArgs } from "node:util";
+import { performance } from "node:perf_hooks";
+import { packageRoot, corePath } from "../host/core-module.js";
+import { benchStartup, type StartupResult } from "./startup.js";
+import { benchWorkload, probeQemu, type QemuInfo, type WorkloadResult } from "./speed.js";
+import { fmt, round, table } from "./stats.js";
+
+const SECTIONS = ["size", "startup", "int", "fp"] as const;
+type Section = (typeof SECTIONS)[number];
+const SIZE_TARGET = 128 * 1024;
+const FIRST_INSN_TARGET_MS = 5;
+
+const USAGE = `usage: npm run bench [-- options]
+
+  --quick            one run of everything (CI smoke test)
+  --only LIST        run only these sections: size, startup, int, fp (comma-separated or repeated)
+  --runs N           timed runs per engine and workload (default 3; at least 2 are always made unless --quick)
+  -h, --help         this text
+
+env: QEMU=path overrides the qemu-system-riscv64 binary.`;
+
+function parseOptions(argv: string[]): { quick: boolean; only: Set<Section>; runs: number } {
+  const { values } = parseArgs({
+    args: argv, strict: true, allowPositionals: false,
+    options: { quick: { type: "boolean" }, only: { type: "string", multiple: true }, runs: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) { process.stdout.write(USAGE + "\n"); process.exit(0); }
+  const only = new Set<Section>();
+  for (const s of (values.only ?? []).flatMap((v) => v.split(","))) {
+    const t = s.trim();
+    if (!(SECTIONS as readonly string[]).includes(t)) throw new Error(`--only: unknown section '${t}' (use ${SECTIONS.join(", ")})`);
+    only.add(t as Section);
+  }
+  if (only.size === 0) SECTIONS.forEach((s) => only.add(s));
+  const quick = !!values.quick;
+  let runs = quick ? 1 : 3;
+  if (values.runs !== undefined) {
+    runs = Number(values.runs);
+    if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: '${values.runs}' is not a positive integer`);
+  }
+  return { quick, only, runs };
+}
+
+function gitInfo(root: string): { commit: string | null; dirty: boolean | null } {
+  const rev = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" });
+  if (rev.error || rev.status !== 0) return { commit: null, dirty: null };
+  const st = spawnSync("git", ["status", "--porcelain", "--", "assembly", "host"], { cwd: root, encoding: "utf8" });
+  return { commit: rev.stdout.trim(), dirty: st.status === 0 ? st.stdout.trim().length > 0 : null };
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions(process.argv.slice(2));
+  const root = packageRoot();
+  const core = corePath();
+  const hello = join(root, "guests/bin/hello.elf");
+  const rel = (p: string) => relative(root, p);
+  const log = (s: string) => process.stderr.write(s + "\n");
+  const t0 = performance.now();
+  if (!existsSync(core)) { log(`bench: ${rel(core)} is missing: run npm run build`); return 1; }
+
+  const cpu = cpus();
+  const machine = {
+    cpu: cpu[0]?.model ?? "unknown", cores: cpu.length, memGiB: round(totalmem() / 2 ** 30, 1),
+    platform: `${platform()} ${arch()}`, node: process.version, loadavg1: round(loadavg()[0], 2),
+  };
+  const git = gitInfo(root);
+  const date = new Date();
+  let failed = false;
+
+  // 1. size
+  let size: { bytes: number; kib: number; targetBytes: number; ok: boolean } | null = null;
+  if (opts.only.has("size")) {
+    const bytes = statSync(core).size;
+    size = { bytes, kib: round(bytes / 1024, 1), targetBytes: SIZE_TARGET, ok: bytes < SIZE_TARGET };
+  }
+
+  // 2. startup
+  let startup: (StartupResult & { targetMs: number; ok: boolean }) | null = null;
+  if (opts.only.has("startup")) {
+    log("bench: startup (compile, instantiate, Vm.create → first instruction)...");
+    try {
+      const s = await benchStartup(core, hello, opts.quick);
+      startup = { ...s, targetMs: FIRST_INSN_TARGET_MS, ok: s.firstInsn.medianMs < FIRST_INSN_TARGET_MS };
+    } catch (e) { failed = true; log(`bench: startup failed: ${(e as Error).message}`); }
+  }
+
+  // 3. guest speed
+  const workloads: WorkloadResult[] = [];
+  let qemu: QemuInfo | null = null;
+  const wanted = (["int", "fp"] as const).filter((w) => opts.only.has(w));
+  if (wanted.length) {
+    qemu = probeQemu(hello, opts.quick);
+    log(qemu.available
+      ? `bench: reference ${qemu.version}; startup baseline (hello.elf) ${qemu.baselineMs} ms`
+      : `bench: QEMU NOT AVAILABLE (${qemu.reason}): reporting wasmvisor numbers only`);
+    for (const w of wanted) {
+      const elf = join(root, `guests/bin/wl-${w}.elf`);
+      log(`bench: ${rel(elf)}...`);
+      const r = await benchWorkload(w, rel(elf), qemu, { runs: opts.runs, budgetMs: opts.quick ? 0 : 30_000, log });
+      if (r.wasmvisor.error || r.qemu?.error) failed = true;
+      workloads.push(r);
+    }
+  }
+  const totalSeconds = round((performance.now() - t0) / 1000, 1);
+
+  // ---- report ----
+  const out: string[] = [];
+  out.push("");
+  out.push(`wasmvisor benchmarks  ${date.toISOString().replace(/\.\d+Z$/, "Z")}  ${opts.quick ? "(--quick)" : ""}`.trimEnd());
+  out.push(`machine: ${machine.cpu} x${machine.cores}, ${machine.memGiB} GiB, ${machine.platform}, node ${machine.node}, ` +
+    `load ${machine.loadavg1}; tree ${git.commit ?? "?"}${git.dirty ? " (core/host modified)" : ""}`);
+  out.push("");
+  const rows: string[][] = [["metric", "value", "target", ""]];
+  if (size) rows.push(["core.wasm size", `${size.bytes} B (${fmt(size.kib, 1)} KiB)`, "< 128 KiB", size.ok ? "ok" : "MISSED"]);
+  if (startup) {
+    const f = startup.firstInsn, p = f.phases;
+    rows.push(["core.wasm compile (cold, once)", `${fmt(startup.compileMs, 2)} ms`, "", ""]);
+    for (const b of startup.benny) rows.push([`${b.name} (benny mean)`, `${fmt(b.meanMs, 3)} ms`, "", `±${b.rmePct}%`]);
+    rows.push([`VM create → first insn (median of ${f.iterations})`, `${fmt(f.medianMs, 3)} ms`, `< ${FIRST_INSN_TARGET_MS} ms`, startup.ok ? "ok" : "MISSED"]);
+    rows.push(["  min / p90", `${fmt(f.minMs, 3)} / ${fmt(f.p90Ms, 3)} ms`, "", ""]);
+    rows.push(["  create / loadElf / run(1)", `${fmt(p.createMs, 3)} / ${fmt(p.loadElfMs, 3)} / ${fmt(p.run1Ms, 3)} ms`, "", ""]);
+  }
+  if (rows.length > 1) out.push(table(rows, ["l", "r", "l", "l"]), "");
+  if (workloads.length) {
+    const q = qemu!;
+    const srows: string[][] = [["workload", "insns (M)", "wasmvisor MIPS best", "median", "QEMU MIPS best", "median", "wv/QEMU best", "median", "runs wv/qemu"]];
+    for (const w of workloads) {
+      srows.push([
+        `wl-${w.name}`, fmt(w.instret === null ? null : w.instret / 1e6, 1),
+        fmt(w.wasmvisor.bestMips), fmt(w.wasmvisor.medianMips),
+        fmt(w.qemu?.bestMips), fmt(w.qemu?.medianMips),
+        fmt(w.ratioBest, 3), fmt(w.ratioMedian, 3),
+        `${w.wasmvisor.samples.length}/${w.qemu?.samples.length ?? "-"}`,
+      ]);
+    }
+    out.push(table(srows, ["l", "r", "r", "r", "r", "r", "r", "r", "r"]));
+    out.push(q.available
+      ? `QEMU: ${q.version}, TCG, startup baseline ${q.baselineMs} ms (hello.elf) subtracted; MIPS from wasmvisor's instruction count.`
+      : `QEMU: NOT AVAILABLE (${q.reason}); no reference numbers.`);
+    for (const w of workloads) {
+      if (w.wasmvisor.error) out.push(`ERROR wl-${w.name} on wasmvisor: ${w.wasmvisor.error}`);
+      if (w.qemu?.error) out.push(`ERROR wl-${w.name} on QEMU: ${w.qemu.error}`);
+    }
+    out.push("");
+  }
+  out.push(`total bench time ${totalSeconds} s`);
+
+  const resultsDir = join(root, "bench/results");
+  mkdirSync(resultsDir, { recursive: true });
+  const json = {
+    date: date.toISOString(), quick: opts.quick, sections: [...opts.only], runs: opts.runs, machine, git,
+    size, startup, qemu, workloads, totalSeconds,
+  };
+  const jsonPath = join(resultsDir, "latest.json");
+  writeFileSync(jsonPath, JSON.stringify(json, null, 2) + "\n");
+  out.push(`results written to ${rel(jsonPath)}`);
+  process.stdout.write(out.join("\n") + "\n");
+  return failed ? 1 : 0;
+}
+
+main().then((code) => { process.exitCode = code; }, (e: unknown) => {
+  process.stderr.write(`bench: ${(e as Error)?.message ?? String(e)}\n`);
+  process.exitCode = 2;
+});
