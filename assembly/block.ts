@@ -1,7 +1,7 @@
 // Basic-block cache: builds blocks of decoded ops from guest code and finds them again (layout.ts, BC_*).
 import * as L from "./layout";
 import { H } from "./state";
-import { decode, OP_ILLEGAL, OP_JAL, OP_JALR, OP_BEQ, OP_BGEU, OP_SYSTEM, OP_FENCE } from "./decode";
+import { decode, OP_ILLEGAL, OP_JAL, OP_JALR, OP_SYSTEM, OP_FENCE } from "./decode";
 import { expandCompressed } from "./rvc";
 
 /** The 32-bit form of a 16-bit parcel through the shared RVC table (1 = illegal). */
@@ -24,9 +24,12 @@ export function decodeOp(w: u32, len: u32, o: usize): u16 {
   return load<u16>(o, 16);
 }
 
-/** Control transfers, SYSTEM, FENCE(.I) and illegal instructions end a block. */
+/**
+ * Unconditional jumps, SYSTEM, FENCE(.I) and illegal instructions end a block. Conditional branches do not:
+ * a taken branch leaves the block early (a superblock along the fall-through path).
+ */
 @inline function endsBlock(op: u16): bool {
-  return op == OP_JAL || op == OP_JALR || (op >= OP_BEQ && op <= OP_BGEU) || op == OP_SYSTEM || op == OP_FENCE || op == OP_ILLEGAL;
+  return op == OP_JAL || op == OP_JALR || op == OP_SYSTEM || op == OP_FENCE || op == OP_ILLEGAL;
 }
 
 @inline export function blockMap(bc: usize): usize { return bc; }

@@ -17,9 +17,10 @@ import { blockBuild, blockRevalidate, decodeOp } from "./block";
 @inline function RD(rd: u32): usize { return rd == 0 ? L.H_XSCRATCH : <usize>rd << 3; }
 
 @inline function tlbPtr(tlb: usize, va: u64, size: u32): usize {
-  const vpn = va >> 12;
-  const e = tlb + ((<usize>(<u32>vpn & (L.TLB_ENTRIES - 1))) << 4);
-  if (load<u64>(e) == vpn && (<u32>va & 0xfff) <= 4096 - size) return <usize>(va + load<u64>(e, 8));
+  // The tag is the page's virtual address; masking keeps the low bits of a misaligned access, so misaligned
+  // (possibly page-crossing) accesses miss and take the slow path, which performs them.
+  const e = tlb + ((<usize>(<u32>(va >> 12) & (L.TLB_ENTRIES - 1))) << 4);
+  if (load<u64>(e) == (va & ~(<u64>0xfff ^ <u64>(size - 1)))) return <usize>(va + load<u64>(e, 8));
   return 0;
 }
 
@@ -44,7 +45,7 @@ export function execute(n: i32): i32 {
     const vpn = pc >> 12;
     if (vpn != fpage) {
       const te = ftlb + ((<usize>(<u32>vpn & (L.TLB_ENTRIES - 1))) << 4);
-      if (load<u64>(te) == vpn) {
+      if (load<u64>(te) == (pc & ~<u64>0xfff)) {
         fdelta = load<u64>(te, 8);
         fpage = vpn;
       } else {
@@ -85,7 +86,8 @@ export function execute(n: i32): i32 {
     const limit = n - done < count ? n - done : count;
     let npc = pc + bytes; // fall-through after the last op; control transfers overwrite it
     let k: i32 = 0;
-    let ev = false;
+    let ev = false;     // stop after op k: EVENTS set by the op, or a taken branch
+    let jumped = false; // a conditional branch inside the block was taken: continue at npc
     while (k < limit) {
       const o = ops + (<usize>k << 5);
       const rdo = <usize>load<u16>(o, 18);
@@ -97,12 +99,12 @@ export function execute(n: i32): i32 {
         case D.OP_AUIPC: store<u64>(h + rdo, pc + <u64>load<u16>(o) + imm); break;
         case D.OP_JAL: { const ipc = pc + <u64>load<u16>(o); store<u64>(h + rdo, npc); npc = ipc + imm; break; }
         case D.OP_JALR: { const t = (a + imm) & ~<u64>1; store<u64>(h + rdo, npc); npc = t; break; }
-        case D.OP_BEQ: if (a == B(h, o)) npc = pc + <u64>load<u16>(o) + imm; break;
-        case D.OP_BNE: if (a != B(h, o)) npc = pc + <u64>load<u16>(o) + imm; break;
-        case D.OP_BLT: if (<i64>a < <i64>B(h, o)) npc = pc + <u64>load<u16>(o) + imm; break;
-        case D.OP_BGE: if (<i64>a >= <i64>B(h, o)) npc = pc + <u64>load<u16>(o) + imm; break;
-        case D.OP_BLTU: if (a < B(h, o)) npc = pc + <u64>load<u16>(o) + imm; break;
-        case D.OP_BGEU: if (a >= B(h, o)) npc = pc + <u64>load<u16>(o) + imm; break;
+        case D.OP_BEQ: if (a == B(h, o)) { npc = pc + <u64>load<u16>(o) + imm; jumped = true; ev = true; } break;
+        case D.OP_BNE: if (a != B(h, o)) { npc = pc + <u64>load<u16>(o) + imm; jumped = true; ev = true; } break;
+        case D.OP_BLT: if (<i64>a < <i64>B(h, o)) { npc = pc + <u64>load<u16>(o) + imm; jumped = true; ev = true; } break;
+        case D.OP_BGE: if (<i64>a >= <i64>B(h, o)) { npc = pc + <u64>load<u16>(o) + imm; jumped = true; ev = true; } break;
+        case D.OP_BLTU: if (a < B(h, o)) { npc = pc + <u64>load<u16>(o) + imm; jumped = true; ev = true; } break;
+        case D.OP_BGEU: if (a >= B(h, o)) { npc = pc + <u64>load<u16>(o) + imm; jumped = true; ev = true; } break;
         case D.OP_LB: { const va = a + imm; const p = tlbPtr(ltlb, va, 1); if (p) store<u64>(h + rdo, <u64><i64>load<i8>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = <u64><i64><i8>loadSlow(va, 1); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
         case D.OP_LH: { const va = a + imm; const p = tlbPtr(ltlb, va, 2); if (p) store<u64>(h + rdo, <u64><i64>load<i16>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = <u64><i64><i16>loadSlow(va, 2); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
         case D.OP_LW: { const va = a + imm; const p = tlbPtr(ltlb, va, 4); if (p) store<u64>(h + rdo, <u64><i64>load<i32>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = <u64><i64><i32>loadSlow(va, 4); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
@@ -210,17 +212,19 @@ export function execute(n: i32): i32 {
       if (ev) break;
       k++;
     }
-    if (ev && (EVENTS & EV_EXC) != 0) {
-      // Op k trapped: it did not retire.
-      pc += <u64>load<u16>(ops + (<usize>k << 5));
-      done += k;
-      exc = true;
-      break;
+    if (ev) {
+      if ((EVENTS & EV_EXC) != 0) {
+        // Op k trapped: it did not retire.
+        pc += <u64>load<u16>(ops + (<usize>k << 5));
+        done += k;
+        exc = true;
+        break;
+      }
+      k++; // op k retired (a taken branch, or an op that needs the loop to stop)
     }
-    if (ev) k++; // op k retired, then asked the loop to stop
     done += k;
-    pc = k == count ? npc : pc + <u64>load<u16>(ops + (<usize>k << 5));
-    if (ev) break;
+    pc = k == count || jumped ? npc : pc + <u64>load<u16>(ops + (<usize>k << 5));
+    if (EVENTS != 0) break;
   }
   store<u64>(h + L.H_INSTRET, ir0 + <u64>done);
   store<u64>(h + L.H_PC, pc);

@@ -112,7 +112,7 @@ export const H_STAT_INSNS: usize = H_INSTRET;
 
 // ---- Software TLBs ----
 // Per hart: 3 access types (fetch, load, store) × 3 privileges (U, S, M) banks of TLB_ENTRIES.
-// Entry: u64 tag (virtual page number; all ones = invalid), u64 delta (ptr = va + delta).
+// Entry: u64 tag (the page's virtual address; all ones = invalid), u64 delta (ptr = va + delta).
 export const TLB_BASE: usize = 0x2_0000;
 export const TLB_ENTRIES: u32 = 256;
 export const TLB_ENTRY_BYTES: usize = 16;
@@ -127,8 +127,8 @@ export const RVC_TABLE: usize = 0x7_0000;
 export const RVC_TABLE_BYTES: usize = 0x4_0000;
 
 // ---- Basic-block caches (per hart) ----
-// A block is a run of decoded instructions from one page, ending at a control-transfer instruction, a SYSTEM or
-// FENCE instruction, the end of the page, or BLOCK_MAX instructions. BLOCK_MAP is direct-mapped by the offset of the
+// A block is a run of decoded instructions from one page, ending at an unconditional jump, a SYSTEM or
+// FENCE instruction (a taken conditional branch leaves it early), the end of the page, or BLOCK_MAX instructions. BLOCK_MAP is direct-mapped by the offset of the
 // block's first instruction in linear memory; its ops live in a bump-allocated arena that is reset (and the map
 // cleared) when full. Each block keeps a copy of the code bytes it was decoded from and is revalidated against them
 // on entry, so self-modifying code needs no explicit invalidation (stale blocks are only possible inside one block

@@ -120,7 +120,7 @@ function fill(bankPtr: usize, va: u64, pa: u64, acc: u32, prv: u32): usize {
   if (!pmpCheck(pagePa, 4096, acc, prv) || (acc == ACC_STORE && isTohostPage(pagePa))) return p + <usize>(pa & 0xfff);
   const vpn = va >> 12;
   const e = bankPtr + (<usize>(<u32>vpn & (TLB_ENTRIES - 1)) << 4);
-  store<u64>(e, vpn);
+  store<u64>(e, vpn << 12); // tag: the page's virtual address (see tlbPtr in hart.ts)
   store<u64>(e, <u64>p - (vpn << 12), 8);
   LAST_FILL_CACHED = true;
   return p + <usize>(pa & 0xfff);
