@@ -25,7 +25,7 @@ import { blockBuild, blockRevalidate, decodeOp } from "./block";
 }
 
 /**
- * Executes up to n instructions, a basic block at a time. Returns how many retired. Leaves early after a trap or
+ * Executes up to n steps (instructions, plus one for a trap), a basic block at a time. Returns the steps taken. Leaves early after a trap or
  * when an instruction changed state the loop caches (EVENTS). The hart's pc and minstret are up to date on return.
  */
 export function execute(n: i32): i32 {
@@ -231,6 +231,9 @@ export function execute(n: i32): i32 {
   if (exc) {
     clearExc();
     takeTrap(EXC_CAUSE, EXC_TVAL);
+    // A trap retires nothing but is a step: counting it against the budget guarantees progress even when a
+    // hostile guest's trap vector itself faults forever.
+    return done + 1;
   }
   return done;
 }

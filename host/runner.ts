@@ -34,6 +34,7 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
   const slice = opts.sliceBudget ?? 4_000_000;
   const start = vm.instret;
   let lastYield = t0;
+  let stalled = 0; // consecutive steps (traps) that retired no instruction
   const flush = () => { const b = vm.drainConsole(); if (b.length && opts.onConsole) opts.onConsole(b); };
   const finish = (exit: ExitStatus | null, reason: RunResult["reason"]): RunResult => {
     flush();
@@ -52,7 +53,16 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
       const n = Math.min(budget, 10_000);
       for (let i = 0; i < n && stop === "budget"; i++) stop = traceStep(vm, opts.trace);
     } else {
+      const before = vm.instret;
       stop = vm.run(budget);
+      // A whole slice of steps without one retired instruction: every step was a trap (e.g. a trap vector that
+      // faults itself). Nothing will change that; report it instead of spinning.
+      stalled = stop === "budget" && vm.instret === before ? stalled + budget : 0;
+      if (stalled >= 4_000_000) {
+        const k = vm.core.k;
+        throw new WasmvisorError(`guest is stuck in a trap loop at pc 0x${vm.pc.toString(16)} ` +
+          `(mcause 0x${vm.hartU64(k.HART_MCAUSE).toString(16)}, mtval 0x${vm.hartU64(k.HART_MTVAL).toString(16)})`, ExitCode.GUEST_ERROR);
+      }
     }
     flush();
     switch (stop) {
