@@ -168,16 +168,21 @@ function skipIdle(): bool {
   if (cmp >= 0xffff_ffff_ffff_ffff / per) return false;
   const now = load<u64>(H + L.H_INSTRET) + load<u64>(L.VM_IDLE_INSNS);
   const target = cmp * per;
-  if (target > now) store<u64>(L.VM_IDLE_INSNS, load<u64>(L.VM_IDLE_INSNS) + (target - now));
+  // Already due: the timer is pending but masked, so skipping time cannot wake the hart.
+  if (target <= now) return false;
+  store<u64>(L.VM_IDLE_INSNS, load<u64>(L.VM_IDLE_INSNS) + (target - now));
   return true;
 }
 
-/** Ticks (10 MHz) until the selected hart's timer fires, or -1 if none is armed. For the host's WFI sleep. */
+/**
+ * Ticks (10 MHz) until the selected hart's timer fires, or -1 if it cannot wake the hart: none armed, or already
+ * due (then MTIP is pending but masked in mie, and WFI ignores it). For the host's WFI sleep.
+ */
 export function next_timer_ticks(): f64 {
   const cmp = load<u64>(L.VM_CLINT_MTIMECMP + (<usize>load<u32>(H + L.H_HARTID) << 3));
   if (cmp == 0xffff_ffff_ffff_ffff) return -1;
   const now = mtimeNow();
-  return cmp <= now ? 0 : <f64>(cmp - now);
+  return cmp <= now ? -1 : <f64>(cmp - now);
 }
 
 /** The instruction at the selected hart's pc (32-bit, or 16-bit compressed zero-extended); 0 if not fetchable. */

@@ -74,7 +74,7 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
       case "wfi": {
         const ticks = vm.nextTimerTicks();
         if (ticks < 0) {
-          throw new WasmvisorError(`guest waits for an interrupt that cannot arrive (WFI with no timer armed) at pc 0x${vm.pc.toString(16)}`, ExitCode.GUEST_ERROR);
+          throw new WasmvisorError(`guest waits for an interrupt that cannot arrive (WFI with no timer that can wake it) at pc 0x${vm.pc.toString(16)}`, ExitCode.GUEST_ERROR);
         }
         const ms = Math.min(ticks / (TIMEBASE_HZ / 1000), deadline - performance.now(), 50);
         if (ms > 0) Atomics.wait(sleepView, 0, 0, ms);
