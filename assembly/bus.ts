@@ -1,19 +1,25 @@
-// The guest-physical bus: RAM, and the MMIO devices of the QEMU virt map. Physical addresses only.
-// Anything that is neither RAM nor a device is a hole: the access faults (access-fault cause chosen by the caller).
-import { VM_RAM_BASE, VM_RAM_SIZE, VM_RAM_PTR, VM_TOHOST, H_STAT_MMIO, codeWritten } from "./layout";
+// The guest-physical bus: frame-backed memory through the G-stage, and the MMIO devices of the QEMU virt map.
+// Anything that is neither a frame-backed page nor a device is a hole: the access faults (cause chosen by the caller).
+import { VM_TOHOST, H_STAT_MMIO, codeWritten } from "./layout";
+import { gpaToPtr, GACC_READ, GACC_WRITE } from "./gstage";
+import { markDirty } from "./dirty";
 import { H } from "./state";
 import { CLINT_BASE, CLINT_SIZE, clintRead, clintWrite } from "./devices/clint";
 import { UART_BASE, UART_SIZE, uartRead, uartWrite } from "./devices/uart";
 import { TEST_BASE, TEST_SIZE, testdevWrite } from "./devices/testdev";
 import { htifCheck } from "./devices/htif";
 
-/** Offset in linear memory of `size` bytes of RAM at guest-physical `pa`, or 0 if not entirely RAM. */
-export function ramPtr(pa: u64, size: u32): usize {
-  const off = pa - load<u64>(VM_RAM_BASE);
-  const ramSize = load<u64>(VM_RAM_SIZE);
-  if (off >= ramSize || ramSize - off < <u64>size) return 0;
-  return <usize>load<u32>(VM_RAM_PTR) + <usize>off;
+/**
+ * Offset in linear memory of `size` bytes at guest-physical `pa` for an access of kind `acc` (GACC_*), or 0 if
+ * they are not all in one frame-backed page the access may touch (see gstage.ts). Touching RAM maps it.
+ */
+export function ramPtrFor(pa: u64, size: u32, acc: u32): usize {
+  if ((pa & 0xfff) + <u64>size > 4096) return 0;
+  return gpaToPtr(pa, acc);
 }
+
+/** ramPtrFor a read. */
+export function ramPtr(pa: u64, size: u32): usize { return ramPtrFor(pa, size, GACC_READ); }
 
 /** True if a store to [pa, pa+size) touches the HTIF tohost doubleword (those stores take the slow path). */
 @inline export function touchesTohost(pa: u64, size: u32): bool {
@@ -49,8 +55,9 @@ export function mmioWrite(pa: u64, size: u32, val: u64): void {
 
 /** Physical store to RAM with the HTIF check; returns false if pa is not RAM. */
 export function ramStore(pa: u64, size: u32, val: u64): bool {
-  const p = ramPtr(pa, size);
+  const p = ramPtrFor(pa, size, GACC_WRITE);
   if (p == 0) return false;
+  markDirty(pa);
   if (size == 1) store<u8>(p, <u8>val);
   else if (size == 2) store<u16>(p, <u16>val);
   else if (size == 4) store<u32>(p, <u32>val);

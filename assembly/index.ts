@@ -4,7 +4,10 @@
 import * as L from "./layout";
 import * as R from "./riscv";
 import * as S from "./stop";
-import { H, setHart, clearStop, clearEvents, STOP, EVENTS, EV_EXC } from "./state";
+import { H, T, setHart, clearStop, clearEvents, STOP, EVENTS, EV_EXC } from "./state";
+import { framesInit } from "./frames";
+import { gstageInit, gpaToPtr, gpaPeek, GACC_READ } from "./gstage";
+import { dirtyClear, dirtyBytes, markDirty } from "./dirty";
 import { execute } from "./hart";
 import { checkInterrupts } from "./trap";
 import { clintReset, clintUpdate, mtimeNow } from "./devices/clint";
@@ -19,7 +22,7 @@ import { codeWritten } from "./layout";
 export const ABI_VERSION: u32 = 1;
 export const LAYOUT_HART_BASE: u32 = <u32>L.HART_BASE;
 export const LAYOUT_HART_STRIDE: u32 = <u32>L.HART_STRIDE;
-export const LAYOUT_RAM_PTR: u32 = <u32>L.RAM_PTR;
+export const LAYOUT_DIRTY_BITMAP: u32 = <u32>L.DIRTY_BITMAP;
 export const HART_X: u32 = <u32>L.H_X;
 export const HART_F: u32 = <u32>L.H_F;
 export const HART_PC: u32 = <u32>L.H_PC;
@@ -64,14 +67,21 @@ export const TIME_MODE_INSNS: u32 = L.TIME_MODE_INSNS;
 // Instructions per inner-loop call: bounds the latency of timer interrupts in host-time mode (~0.2 ms).
 const CHUNK: i32 = 1 << 16;
 
+/** Bytes of linear memory the host must give a VM with this much RAM and ROM (f64: exact integers). */
+export function memory_bytes_needed(ramBytes: f64, romBytes: f64): f64 {
+  return <f64>L.memoryBytesNeeded(<u64>ramBytes, <u64>romBytes);
+}
+
 /**
- * Initializes the VM block and every hart (reset state, M-mode, pc = resetPc). ramBase/ramBytes/resetPc are
- * f64 (exact integers). The host has sized the memory to hold RAM_PTR + ramBytes. Returns 0, or -1 if the
- * arguments are invalid.
+ * Initializes the VM block, the frame pool, the G-stage and every hart (reset state, M-mode, pc = resetPc).
+ * ramBase/ramBytes/resetPc are f64 (exact integers). Returns 0, or -1 if the arguments are invalid or the memory
+ * is smaller than memory_bytes_needed(ramBytes, 0).
  */
 export function vm_init(nharts: u32, ramBase: f64, ramBytes: f64, timeMode: u32, insnsPerTick: u32, resetPc: f64): i32 {
   if (nharts == 0 || nharts > L.MAX_HARTS || ramBytes <= 0 || ramBytes % 4096 != 0 || ramBase % 4096 != 0) return -1;
-  if (<f64>L.RAM_PTR + ramBytes > <f64>memory.size() * 65536) return -1;
+  if (ramBase + ramBytes > <f64>(<u64>1 << 41)) return -1; // beyond Sv39x4's guest-physical space
+  const memBytes = <f64>memory.size() * 65536;
+  if (<f64>L.memoryBytesNeeded(<u64>ramBytes, 0) > memBytes) return -1;
   // Only the VM block, the console ring and the hart blocks need clearing here; each configured hart's TLB and
   // block cache are reset by hart_reset. The RVC table and code-page generations need no clearing: the first is a
   // pure function of the parcel, and a stale generation only causes a revalidation. Untouched memory stays
@@ -80,14 +90,58 @@ export function vm_init(nharts: u32, ramBase: f64, ramBytes: f64, timeMode: u32,
   store<u32>(L.VM_MAGIC, L.VM_MAGIC_VALUE);
   store<u64>(L.VM_RAM_BASE, <u64>ramBase);
   store<u64>(L.VM_RAM_SIZE, <u64>ramBytes);
-  store<u32>(L.VM_RAM_PTR, <u32>L.RAM_PTR);
   store<u32>(L.VM_NHARTS, nharts);
   store<u32>(L.VM_TIME_MODE, timeMode);
   store<u32>(L.VM_INSNS_PER_TICK, insnsPerTick == 0 ? 1 : insnsPerTick);
+  framesInit(<u32>L.FRAME_POOL, memBytes >= 4294967296.0 ? 0xffff_f000 : <u32>memBytes);
+  if (!gstageInit()) return -1;
+  dirtyClear();
   clintReset();
   uartReset();
   for (let i: u32 = 0; i < nharts; i++) hart_reset(i, resetPc);
   return 0;
+}
+
+/**
+ * Declares a read-only, executable region (a boot ROM) at guest-physical [base, base+bytes). The host then fills
+ * it through gpa_ptr. Returns 0, or -1 if it overlaps RAM or the pool lacks frames.
+ */
+export function vm_set_rom(base: f64, bytes: f64): i32 {
+  const b = <u64>base, n = <u64>bytes;
+  const rb = load<u64>(L.VM_RAM_BASE), rn = load<u64>(L.VM_RAM_SIZE);
+  if (n == 0 || (b & 0xfff) != 0 || b + n > (<u64>1 << 41) || (b < rb + rn && rb < b + n)) return -1;
+  store<u64>(L.VM_ROM_BASE, b);
+  store<u64>(L.VM_ROM_SIZE, n);
+  return 0;
+}
+
+/**
+ * Linear-memory offset of guest-physical `gpa` (within its page) for the host, or 0 if it is not frame-backed
+ * memory. alloc=1 maps a RAM or ROM page on first touch (for writing images); alloc=0 never allocates (reads of
+ * never-touched memory are zero). The host must call mem_written after writing through the pointer.
+ */
+export function gpa_ptr(gpa: f64, alloc: u32): u32 {
+  const g = <u64>gpa;
+  if (alloc == 0) return <u32>gpaPeek(g);
+  // The host writes ROM too: look it up as a read (ROM has no W), which also allocates.
+  return <u32>gpaToPtr(g, GACC_READ);
+}
+
+/** Frames in use: guest pages (what = 0) or G-stage tables (what = 1). */
+export function frames_used(what: u32): u32 { return load<u32>(what == 0 ? L.VM_FRAMES_DATA : L.VM_FRAMES_TABLE); }
+
+/**
+ * Bytes of the dirty bitmap at LAYOUT_DIRTY_BITMAP (bit i = RAM page i written since the last dirty_clear).
+ */
+export function dirty_bytes(): u32 { return dirtyBytes(); }
+
+/** Empties the dirty log; every hart's TLB is flushed so the next store to each page is recorded again. */
+export function dirty_clear(): void {
+  dirtyClear();
+  const saveH = H, saveT = T;
+  const n = load<u32>(L.VM_NHARTS);
+  for (let i: u32 = 0; i < n; i++) { setHart(L.hartPtr(i), L.tlbPtr(i)); tlbFlush(); }
+  setHart(saveH, saveT);
 }
 
 /** Puts hart `id` in its reset state (privileged spec §3.4) and selects it for this instance. */
@@ -203,11 +257,17 @@ export function tlb_flush(): void { tlbFlush(); }
 export function expand_c(raw: u32): u32 { return expandCompressed(raw & 0xffff); }
 
 /**
- * The host wrote [ptr, ptr+len) of linear memory (an image, a DMA buffer, a restored page): blocks decoded from
- * those pages are revalidated before they run again.
+ * The host wrote guest-physical [gpa, gpa+len) (an image, a DMA buffer, a restored page): the pages are marked
+ * dirty, and blocks decoded from them are revalidated before they run again.
  */
-export function mem_written(ptr: u32, len: u32): void {
-  if (len == 0) return;
-  const end = <usize>ptr + <usize>len - 1;
-  for (let p = <usize>ptr & ~<usize>0xfff; p <= end; p += 4096) codeWritten(p);
+export function gpa_written(gpa: f64, len: f64): void {
+  if (len <= 0) return;
+  const start = <u64>gpa & ~<u64>0xfff;
+  const end = <u64>gpa + <u64>len - 1;
+  for (let g = start; g <= end; g += 4096) {
+    const p = gpaPeek(g);
+    if (p == 0) continue;
+    markDirty(g);
+    codeWritten(p);
+  }
 }

@@ -8,7 +8,8 @@
 //   0x0007_0000  RVC expansion table (256 KiB)                                   (RVC_TABLE)
 //   0x0010_0000  basic-block caches, BC_STRIDE bytes per hart                       (BC_*, BLOCK_*)
 //   0x0040_0000  code-page generations (4 MiB, sparse)                           (CODE_GEN)
-//   0x0080_0000  guest RAM (flat for now; the G-stage frame allocator replaces it)
+//   0x0080_0000  dirty-page bitmap (128 KiB)                                     (DIRTY_*)
+//   0x0090_0000  frame pool: the G-stage tables and guest pages, allocated on first touch (FRAME_POOL)
 //
 // Nothing here is a Wasm global: several instances (one per thread) share this memory.
 
@@ -19,7 +20,7 @@ export const VM_BASE: usize = 0x1_0000;
 export const VM_MAGIC = VM_BASE + 0x00;          // u32 "WVM1" once initialized
 export const VM_RAM_BASE = VM_BASE + 0x08;       // u64 guest-physical base of RAM
 export const VM_RAM_SIZE = VM_BASE + 0x10;       // u64 bytes of guest RAM
-export const VM_RAM_PTR = VM_BASE + 0x18;        // u32 offset of RAM in linear memory
+export const VM_FRAME_NEXT = VM_BASE + 0x18;     // u32 next free frame (frames.ts)
 export const VM_NHARTS = VM_BASE + 0x1c;         // u32
 export const VM_TIME_MODE = VM_BASE + 0x20;      // u32 TIME_MODE_*
 export const VM_TIME_NOW = VM_BASE + 0x28;       // u64 mtime last computed (ticks)
@@ -31,6 +32,12 @@ export const VM_EXIT_KIND = VM_BASE + 0x4c;      // u32 EXIT_KIND_*
 export const VM_HTIF_VALUE = VM_BASE + 0x50;     // u64 tohost value the host must handle (STOP_HTIF)
 export const VM_FAULT_ADDR = VM_BASE + 0x58;     // u64 detail for STOP_FATAL
 export const VM_INSNS_PER_TICK = VM_BASE + 0x60; // u32 deterministic mode: retired instructions per mtime tick
+export const VM_FRAME_END = VM_BASE + 0x70;      // u32 end of the frame pool (memory size)
+export const VM_GSTAGE_ROOT = VM_BASE + 0x74;    // u32 offset of the G-stage root table
+export const VM_FRAMES_DATA = VM_BASE + 0x78;    // u32 frames holding guest pages
+export const VM_FRAMES_TABLE = VM_BASE + 0x7c;   // u32 frames holding G-stage tables
+export const VM_ROM_BASE = VM_BASE + 0x80;       // u64 guest-physical base of the ROM region (size 0: none)
+export const VM_ROM_SIZE = VM_BASE + 0x88;       // u64
 export const VM_IDLE_INSNS = VM_BASE + 0x68;     // u64 deterministic mode: instruction-times skipped while all harts idled in WFI
 // Devices
 export const VM_CLINT_MTIMECMP = VM_BASE + 0x100; // u64 × MAX_HARTS
@@ -161,8 +168,23 @@ export const CODE_GEN_BYTES: usize = 0x40_0000;
   if (g != 0) store<u32>(gp, g + 2);
 }
 
-// ---- Guest RAM ----
-export const RAM_PTR: usize = 0x80_0000;
+// ---- Dirty log (per VM) ----
+// One bit per 4 KiB guest-physical page of the RAM region, set whenever the page may have been written
+// (see dirty.ts). 128 KiB covers 4 GiB of RAM.
+export const DIRTY_BITMAP: usize = 0x80_0000;
+export const DIRTY_BITMAP_BYTES: usize = 0x2_0000;
+
+// ---- Frame pool ----
+// Everything from here to the end of memory is frames handed out by frames.ts: the G-stage root table first
+// (16 KiB, aligned as Sv39x4 requires), then G-stage tables and guest pages in the order they are first touched.
+export const FRAME_POOL: usize = 0x90_0000;
+/** Bytes of linear memory a VM with `ramBytes` of RAM (and `romBytes` of ROM) needs: layout, RAM, G-stage tables. */
+export function memoryBytesNeeded(ramBytes: u64, romBytes: u64): u64 {
+  const pages = (ramBytes + romBytes + 4095) >> 12;
+  // root (16 KiB) + one level-1 table per GiB + one level-0 table per 2 MiB, per region, with slack for alignment
+  const tables = 16384 + (((pages >> 18) + 4) << 12) + (((pages >> 9) + 8) << 12);
+  return <u64>FRAME_POOL + (pages << 12) + tables;
+}
 
 @inline export function hartPtr(id: u32): usize { return HART_BASE + <usize>id * HART_STRIDE; }
 @inline export function tlbPtr(id: u32): usize { return TLB_BASE + <usize>id * TLB_STRIDE; }

@@ -13,7 +13,10 @@ import {
   CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
   CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT,
 } from "./riscv";
-import { ramPtr, isDevice, mmioRead, mmioWrite, ramStore, isTohostPage } from "./bus";
+import { ramPtr, ramPtrFor, isDevice, mmioRead, mmioWrite, ramStore, isTohostPage } from "./bus";
+import { GACC_READ, GACC_WRITE, GACC_EXEC, gpaPeek } from "./gstage";
+import { markDirty } from "./dirty";
+import { codeWritten } from "./layout";
 import { pmpCheck } from "./pmp";
 
 export const ACC_FETCH: u32 = 0;
@@ -98,8 +101,13 @@ export function translate(va: u64, acc: u32, prv: u32): u64 {
     if ((ppn & lowMask) != 0) break;
     const need = PTE_A | (acc == ACC_STORE ? PTE_D : 0);
     if ((pte & need) != need) {
+      // Hardware A/D update: a write to the page table, so the G-stage must allow it and the page is dirtied.
+      const pw = ramPtrFor(pteAddr, 8, GACC_WRITE);
+      if (pw == 0) { raise(faultCause(acc, false), va); return 0; }
       pte |= need;
-      store<u64>(p, pte); // single hart per VM today; becomes a compare-and-swap with SMP
+      store<u64>(pw, pte); // single hart per VM today; becomes a compare-and-swap with SMP
+      markDirty(pteAddr);
+      codeWritten(pw);
     }
     return ((ppn & ~lowMask) << 12) | (va & ((lowMask << 12) | 0xfff));
   }
@@ -113,9 +121,11 @@ export let LAST_FILL_CACHED: bool = false;
 /** Inserts va's page into the given bank if it is plain RAM; returns the RAM pointer of va (0 if not RAM). */
 function fill(bankPtr: usize, va: u64, pa: u64, acc: u32, prv: u32): usize {
   const pagePa = pa & ~<u64>0xfff;
-  const p = ramPtr(pagePa, 4096);
+  const p = ramPtrFor(pagePa, 4096, acc == ACC_FETCH ? GACC_EXEC : acc == ACC_LOAD ? GACC_READ : GACC_WRITE);
   LAST_FILL_CACHED = false;
   if (p == 0) return 0;
+  // A store-TLB entry lets later stores bypass every check, so the page counts as written from now on (dirty.ts).
+  if (acc == ACC_STORE) markDirty(pagePa);
   // Only pages that PMP permits whole, and not the HTIF tohost page for stores, are cached.
   if (!pmpCheck(pagePa, 4096, acc, prv) || (acc == ACC_STORE && isTohostPage(pagePa))) return p + <usize>(pa & 0xfff);
   const vpn = va >> 12;
@@ -178,9 +188,9 @@ export function storeSlow(va: u64, size: u32, val: u64): void {
     const pa1 = translate(last, ACC_STORE, prv);
     if (excPending()) return;
     const n0 = 4096 - (va & 0xfff);
-    if ((ramPtr(pa0, 1) == 0 && !isDevice(pa0)) || !pmpCheck(pa0, n0, ACC_STORE, prv)) { accessFault(ACC_STORE, va); return; }
+    if ((ramPtrFor(pa0, 1, GACC_WRITE) == 0 && !isDevice(pa0)) || !pmpCheck(pa0, n0, ACC_STORE, prv)) { accessFault(ACC_STORE, va); return; }
     const pa1p = pa1 & ~<u64>0xfff;
-    if ((ramPtr(pa1, 1) == 0 && !isDevice(pa1)) || !pmpCheck(pa1p, <u64>size - n0, ACC_STORE, prv)) {
+    if ((ramPtrFor(pa1, 1, GACC_WRITE) == 0 && !isDevice(pa1)) || !pmpCheck(pa1p, <u64>size - n0, ACC_STORE, prv)) {
       accessFault(ACC_STORE, last & ~<u64>0xfff); return;
     }
     for (let i: u32 = 0; i < size; i++) {
@@ -208,8 +218,9 @@ export function amoPtr(va: u64, size: u32, acc: u32): usize {
   const prv = dataPriv();
   const pa = translate(va, acc, prv);
   if (excPending()) return 0;
-  const p = ramPtr(pa, size);
+  const p = ramPtrFor(pa, size, acc == ACC_STORE ? GACC_WRITE : GACC_READ);
   if (p == 0 || !pmpCheck(pa, <u64>size, acc, prv)) { accessFault(acc, va); return 0; }
+  if (acc == ACC_STORE) markDirty(pa);
   return p;
 }
 
@@ -232,7 +243,7 @@ export function fetchPage(pc: u64): u64 {
 export function peekInsn16(pc: u64): u32 {
   const pa = translate(pc, ACC_FETCH, load<u32>(H + H_PRIV));
   if (excPending()) return 0;
-  const p = ramPtr(pa, 2);
+  const p = (pa & 0xfff) <= 0xffe ? gpaPeek(pa) : 0;
   return p == 0 ? 0 : <u32>load<u16>(p);
 }
 

@@ -103,7 +103,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     const b = img?.symbols.get("begin_signature"), e = img?.symbols.get("end_signature");
     if (b === undefined || e === undefined) throw new WasmvisorError(`${path}: --signature needs begin_signature and end_signature symbols`);
     if (e < b) throw new WasmvisorError(`${path}: end_signature lies before begin_signature`);
-    vm.ramOffset(b, Number(e - b), "signature");
+    vm.checkRam(b, Number(e - b), "signature");
     sigRange = [b, e];
   }
 
@@ -129,7 +129,8 @@ async function cmdRun(argv: string[]): Promise<number> {
     const s = vm.stats();
     const mips = Number(result.instret) / (result.wallMs * 1000);
     process.stderr.write(`wasmvisor: ${result.instret} instructions in ${result.wallMs.toFixed(1)} ms (${mips.toFixed(1)} MIPS); ` +
-      `tlb misses ${s.tlbMisses}, page walks ${s.pageWalks}, tlb flushes ${s.tlbFlushes}, traps ${s.traps}, mmio ${s.mmio}\n`);
+      `tlb misses ${s.tlbMisses}, page walks ${s.pageWalks}, tlb flushes ${s.tlbFlushes}, traps ${s.traps}, mmio ${s.mmio}; ` +
+      `guest memory ${Number(s.guestFrames) * 4} KiB in use, G-stage tables ${Number(s.tableFrames) * 4} KiB\n`);
   }
   if (result.reason === "timeout") { process.stderr.write(`wasmvisor: timeout after ${(timeoutMs! / 1000)} s (pc 0x${vm.pc.toString(16)})\n`); return ExitCode.TIMEOUT; }
   if (result.reason === "max-insns") { process.stderr.write(`wasmvisor: stopped after ${maxInsns} instructions (pc 0x${vm.pc.toString(16)})\n`); return ExitCode.TIMEOUT; }

@@ -11,12 +11,18 @@ export interface CoreFunctions {
   insn_at_pc(): number;
   tlb_flush(): void;
   expand_c(raw: number): number;
-  mem_written(ptr: number, len: number): void;
+  gpa_written(gpa: number, len: number): void;
+  memory_bytes_needed(ramBytes: number, romBytes: number): number;
+  vm_set_rom(base: number, bytes: number): number;
+  gpa_ptr(gpa: number, alloc: number): number;
+  frames_used(what: number): number;
+  dirty_bytes(): number;
+  dirty_clear(): void;
 }
 
 /** Exported constants (offsets into the VM's memory and enum values), defined once in the core. */
 export const CORE_CONSTANTS = [
-  "ABI_VERSION", "LAYOUT_HART_BASE", "LAYOUT_HART_STRIDE", "LAYOUT_RAM_PTR",
+  "ABI_VERSION", "LAYOUT_HART_BASE", "LAYOUT_HART_STRIDE", "LAYOUT_DIRTY_BITMAP",
   "HART_X", "HART_F", "HART_PC", "HART_PRIV", "HART_WFI", "HART_INSTRET", "HART_FCSR", "HART_MSTATUS",
   "HART_MCAUSE", "HART_MEPC", "HART_MTVAL", "HART_SCAUSE", "HART_SEPC", "HART_STVAL", "HART_SATP",
   "HART_STAT_TLB_HITS", "HART_STAT_TLB_MISSES", "HART_STAT_WALKS", "HART_STAT_FLUSHES", "HART_STAT_TRAPS", "HART_STAT_MMIO",
@@ -28,7 +34,8 @@ export const CORE_CONSTANTS = [
 ] as const;
 
 export const CORE_FUNCTIONS = [
-  "vm_init", "hart_reset", "hart_select", "set_htif", "run", "next_timer_ticks", "insn_at_pc", "tlb_flush", "expand_c", "mem_written",
+  "vm_init", "hart_reset", "hart_select", "set_htif", "run", "next_timer_ticks", "insn_at_pc", "tlb_flush", "expand_c", "gpa_written",
+  "memory_bytes_needed", "vm_set_rom", "gpa_ptr", "frames_used", "dirty_bytes", "dirty_clear",
 ] as const;
 
 /** Every export the core may have: its functions, constants, AssemblyScript's start function, and the (imported,

@@ -30,17 +30,17 @@ export interface ExitStatus {
   code: number;
 }
 
-const ramPtrCache = new WeakMap<WebAssembly.Module, number>();
+const probeCache = new WeakMap<WebAssembly.Module, Core>();
 
-/** The core's LAYOUT_RAM_PTR, read from a throwaway instance over a minimal memory (the layout is defined once, in the core). */
-function coreRamPtr(module: WebAssembly.Module): number {
-  let v = ramPtrCache.get(module);
-  if (v === undefined) {
+/** A throwaway instance over a minimal memory, to ask the core about its layout before sizing a VM's memory. */
+function probe(module: WebAssembly.Module): Core {
+  let c = probeCache.get(module);
+  if (c === undefined) {
     const mem = new WebAssembly.Memory({ initial: 16, maximum: 16, shared: true });
-    v = bindCore(new WebAssembly.Instance(module, makeImports(mem))).k.LAYOUT_RAM_PTR;
-    ramPtrCache.set(module, v);
+    c = bindCore(new WebAssembly.Instance(module, makeImports(mem)));
+    probeCache.set(module, c);
   }
-  return v;
+  return c;
 }
 
 export class Vm {
@@ -70,9 +70,11 @@ export class Vm {
     }
     if (memBytes > MAX_MEM_BYTES) throw new WasmvisorError(`memory size ${memBytes} exceeds the 4 GiB Wasm32 limit`);
     const module = coreModule();
-    // The core's layout puts RAM at LAYOUT_RAM_PTR; size the memory once (initial = maximum) so views never detach.
-    const ramPtr = coreRamPtr(module);
-    const pages = Math.ceil((ramPtr + memBytes) / WASM_PAGE);
+    // Size the memory once (initial = maximum) so views never detach: the core says how much its layout, the
+    // RAM's frames and the G-stage tables need. Memory that the guest never touches is never committed.
+    const need = probe(module).fn.memory_bytes_needed(memBytes, 0);
+    if (need > 65536 * WASM_PAGE) throw new WasmvisorError(`memory size ${memBytes} exceeds the 4 GiB Wasm32 limit`);
+    const pages = Math.ceil(need / WASM_PAGE);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const instance = new WebAssembly.Instance(module, makeImports(memory));
     const core = bindCore(instance);
@@ -84,34 +86,64 @@ export class Vm {
   }
 
   // ---- guest-physical memory ----
-  /** Offset in linear memory of guest-physical [pa, pa+len), or throws if not inside RAM. */
-  ramOffset(pa: bigint, len: number, what = "address range"): number {
+  /** Throws a one-line error unless guest-physical [pa, pa+len) lies inside RAM. */
+  checkRam(pa: bigint, len: number, what = "address range"): void {
     const off = pa - this.ramBase;
     if (off < 0n || off + BigInt(len) > BigInt(this.memBytes)) {
       throw new WasmvisorError(`${what} 0x${pa.toString(16)}+0x${len.toString(16)} lies outside guest RAM ` +
         `(0x${this.ramBase.toString(16)}..0x${(this.ramBase + BigInt(this.memBytes)).toString(16)})`);
     }
-    return this.core.k.LAYOUT_RAM_PTR + Number(off);
   }
+
+  /** Writes guest-physical memory through the G-stage, a page at a time (mapping pages on first touch). */
   writePhys(pa: bigint, data: Uint8Array, what?: string): void {
-    const o = this.ramOffset(pa, data.length, what);
-    this.u8.set(data, o);
-    this.core.fn.mem_written(o, data.length); // decoded blocks from these pages must be revalidated
+    this.checkRam(pa, data.length, what);
+    for (let done = 0; done < data.length;) {
+      const a = pa + BigInt(done);
+      const n = Math.min(data.length - done, 4096 - Number(a & 0xfffn));
+      const p = this.core.fn.gpa_ptr(Number(a), 1) >>> 0;
+      if (p === 0) throw new WasmvisorError(`guest memory exhausted writing 0x${a.toString(16)}`, ExitCode.INTERNAL);
+      this.u8.set(data.subarray(done, done + n), p);
+      done += n;
+    }
+    this.core.fn.gpa_written(Number(pa), data.length); // dirty, and decoded blocks from these pages are revalidated
   }
-  readPhys(pa: bigint, len: number): Uint8Array { const o = this.ramOffset(pa, len); return this.u8.slice(o, o + len); }
+
+  /** Reads guest-physical memory; pages never touched read as zero (and stay unallocated). */
+  readPhys(pa: bigint, len: number): Uint8Array {
+    this.checkRam(pa, len);
+    const out = new Uint8Array(len);
+    for (let done = 0; done < len;) {
+      const a = pa + BigInt(done);
+      const n = Math.min(len - done, 4096 - Number(a & 0xfffn));
+      const p = this.core.fn.gpa_ptr(Number(a), 0) >>> 0;
+      if (p !== 0) out.set(this.u8.subarray(p, p + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  /** Zeroes guest-physical memory; pages never touched are already zero and stay unallocated. */
+  zeroPhys(pa: bigint, len: number): void {
+    this.checkRam(pa, len);
+    for (let done = 0; done < len;) {
+      const a = pa + BigInt(done);
+      const n = Math.min(len - done, 4096 - Number(a & 0xfffn));
+      const p = this.core.fn.gpa_ptr(Number(a), 0) >>> 0;
+      if (p !== 0) this.u8.fill(0, p, p + n);
+      done += n;
+    }
+    this.core.fn.gpa_written(Number(pa), len);
+  }
 
   /** Loads an ELF image's segments at their physical addresses; sets pc to the entry. Returns the parsed image. */
   loadElf(buf: Uint8Array, name = "image"): ElfImage {
     const img = parseElf(buf, name);
     for (const s of img.segments) {
-      this.ramOffset(s.paddr, Number(s.memsz), `${name}: segment at`);
+      this.checkRam(s.paddr, Number(s.memsz), `${name}: segment at`);
       this.writePhys(s.paddr, s.data);
       const zero = Number(s.memsz) - s.data.length;
-      if (zero > 0) {
-        const o = this.ramOffset(s.paddr + BigInt(s.data.length), zero);
-        this.u8.fill(0, o, o + zero);
-        this.core.fn.mem_written(o, zero);
-      }
+      if (zero > 0) this.zeroPhys(s.paddr + BigInt(s.data.length), zero);
     }
     this.pc = img.entry;
     const tohost = img.symbols.get("tohost");
@@ -127,7 +159,7 @@ export class Vm {
   }
 
   setHtif(tohost: bigint, fromhost: bigint): void {
-    this.ramOffset(tohost, 8, "tohost");
+    this.checkRam(tohost, 8, "tohost");
     this.core.fn.set_htif(Number(tohost), Number(fromhost));
   }
 
@@ -188,6 +220,20 @@ export class Vm {
   /** The instruction at pc (16-bit ones zero-extended), 0 if not fetchable. */
   insnAtPc(): number { return this.core.fn.insn_at_pc() >>> 0; }
 
+  /** Guest-physical RAM pages written since the last call (exact; see assembly/dirty.ts), then clears the log. */
+  takeDirtyPages(): bigint[] {
+    const n = this.core.fn.dirty_bytes();
+    const base = this.core.k.LAYOUT_DIRTY_BITMAP;
+    const pages: bigint[] = [];
+    for (let i = 0; i < n; i++) {
+      const b = this.u8[base + i];
+      if (b === 0) continue;
+      for (let j = 0; j < 8; j++) if (b & (1 << j)) pages.push(this.ramBase + BigInt((i * 8 + j) * 4096));
+    }
+    this.core.fn.dirty_clear();
+    return pages;
+  }
+
   stats(): Record<string, bigint> {
     const k = this.core.k;
     return {
@@ -197,6 +243,8 @@ export class Vm {
       tlbFlushes: this.hartU64(k.HART_STAT_FLUSHES),
       traps: this.hartU64(k.HART_STAT_TRAPS),
       mmio: this.hartU64(k.HART_STAT_MMIO),
+      guestFrames: BigInt(this.core.fn.frames_used(0)),
+      tableFrames: BigInt(this.core.fn.frames_used(1)),
     };
   }
 }

@@ -39,8 +39,8 @@ const { workerData: d, parentPort } = require("node:worker_threads");
   const vm = Vm.create({ memBytes: MEM, deterministic: d.deterministic });
   const k = vm.core.k, fn = vm.core.fn;
   const BASE = Number(vm.ramBase);
-  const ramOff = k.LAYOUT_RAM_PTR;
-  const ram = new Uint32Array(vm.memory.buffer, ramOff, MEM / 4);
+  // The guest's RAM image, written into the VM through the G-stage (vm.writePhys) after every change.
+  const ram = new Uint32Array(MEM / 4);
   const STOPS = new Map([[k.STOP_BUDGET, "budget"], [k.STOP_HALT, "halt"], [k.STOP_WFI, "wfi"], [k.STOP_CONSOLE, "console"], [k.STOP_HTIF, "htif"], [k.STOP_FATAL, "fatal"]]);
   const HANDLER = 0x1000, CODE = 0x2000; // byte offsets in RAM
 
@@ -104,7 +104,7 @@ const { workerData: d, parentPort } = require("node:worker_threads");
       const csr = w >>> 20;
       if ((w & 0x7f) === 0x73 && ((w >>> 12) & 7) !== 0 && (csr === 0xb00 || csr === 0xb02)) half[j + 1] ^= 0x4000; // -> 0xf0x
     }
-    fn.mem_written(ramOff + CODE, MEM - CODE);
+    vm.writePhys(BigInt(BASE + CODE), new Uint8Array(ram.buffer, CODE, MEM - CODE));
   }
   function reg() {
     const r = rnd() % 8;
@@ -140,7 +140,7 @@ const { workerData: d, parentPort } = require("node:worker_threads");
     fn.hart_reset(0, BASE);
     prologue.forEach((w, i) => { ram[i] = w; });
     handler.forEach((w, i) => { ram[HANDLER / 4 + i] = w; });
-    fn.mem_written(ramOff, CODE);
+    vm.writePhys(BigInt(BASE), new Uint8Array(ram.buffer, 0, CODE));
     for (let r = 1; r < 32; r++) vm.setX(r, reg());
     vm.setX(5, BigInt(BASE + HANDLER));
     vm.setX(7, 0x6000n);

@@ -9,12 +9,13 @@ import { requestStop } from "../state";
 import { STOP_HTIF } from "../stop";
 import { halt } from "./testdev";
 import { consolePut } from "./uart";
-import { ramPtr } from "../bus";
+import { ramPtr, ramPtrFor } from "../bus";
+import { GACC_WRITE } from "../gstage";
 
 /** Called after any slow-path store that overlaps the tohost doubleword. */
 export function htifCheck(): void {
   const tohost = load<u64>(VM_TOHOST);
-  const p = ramPtr(tohost, 8);
+  const p = ramPtrFor(tohost, 8, GACC_WRITE);
   if (p == 0) return;
   const v = load<u64>(p);
   if (v == 0) return;
@@ -27,7 +28,7 @@ export function htifCheck(): void {
   } else if (dev == 1 && cmd == 1) {
     consolePut(<u32>payload & 0xff);
     store<u64>(p, 0);
-    const fh = ramPtr(load<u64>(VM_FROMHOST), 8);
+    const fh = ramPtrFor(load<u64>(VM_FROMHOST), 8, GACC_WRITE);
     if (fh != 0) store<u64>(fh, (<u64>1 << 56) | (<u64>1 << 48));
   } else {
     // A proxy-kernel syscall or unknown device: the host decides.
