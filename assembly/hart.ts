@@ -4,7 +4,7 @@
 import * as L from "./layout";
 import * as R from "./riscv";
 import { H, EVENTS, EV_EXC, EXC_CAUSE, EXC_TVAL, raise, clearExc, requestBreak } from "./state";
-import { loadSlow, storeSlow, fetchPage, amoPtr, ACC_LOAD, ACC_STORE, tlbFlush, LAST_FILL_CACHED } from "./mmu";
+import { loadSlow, storeSlow, fetchPage, amoPtr, ACC_LOAD, ACC_STORE, tlbFlush, tlbFlushPage, LAST_FILL_CACHED } from "./mmu";
 import { takeTrap, mret, sret } from "./trap";
 import { csrRead, csrWrite, setFsDirty } from "./csr";
 import { mulh, mulhu, mulhsu, div, divu, rem, remu, divw, divuw, remw, remuw } from "./alu";
@@ -40,6 +40,7 @@ export function execute(n: i32): i32 {
   let fdelta: u64 = 0;
   let done: i32 = 0;
   let exc = false;
+  let accesses: u32 = 0; // data accesses in this call (TLB statistics)
   while (done < n) {
     // ---- find the block at pc: translate its page once, then look it up ----
     const vpn = pc >> 12;
@@ -105,17 +106,17 @@ export function execute(n: i32): i32 {
         case D.OP_BGE: if (<i64>a >= <i64>B(h, o)) { npc = pc + <u64>load<u16>(o) + imm; jumped = true; ev = true; } break;
         case D.OP_BLTU: if (a < B(h, o)) { npc = pc + <u64>load<u16>(o) + imm; jumped = true; ev = true; } break;
         case D.OP_BGEU: if (a >= B(h, o)) { npc = pc + <u64>load<u16>(o) + imm; jumped = true; ev = true; } break;
-        case D.OP_LB: { const va = a + imm; const p = tlbPtr(ltlb, va, 1); if (p) store<u64>(h + rdo, <u64><i64>load<i8>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = <u64><i64><i8>loadSlow(va, 1); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
-        case D.OP_LH: { const va = a + imm; const p = tlbPtr(ltlb, va, 2); if (p) store<u64>(h + rdo, <u64><i64>load<i16>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = <u64><i64><i16>loadSlow(va, 2); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
-        case D.OP_LW: { const va = a + imm; const p = tlbPtr(ltlb, va, 4); if (p) store<u64>(h + rdo, <u64><i64>load<i32>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = <u64><i64><i32>loadSlow(va, 4); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
-        case D.OP_LD: { const va = a + imm; const p = tlbPtr(ltlb, va, 8); if (p) store<u64>(h + rdo, load<u64>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 8); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
-        case D.OP_LBU: { const va = a + imm; const p = tlbPtr(ltlb, va, 1); if (p) store<u64>(h + rdo, <u64>load<u8>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 1); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
-        case D.OP_LHU: { const va = a + imm; const p = tlbPtr(ltlb, va, 2); if (p) store<u64>(h + rdo, <u64>load<u16>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 2); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
-        case D.OP_LWU: { const va = a + imm; const p = tlbPtr(ltlb, va, 4); if (p) store<u64>(h + rdo, <u64>load<u32>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 4); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
-        case D.OP_SB: { const va = a + imm; const p = tlbPtr(stlb, va, 1); if (p) { store<u8>(p, <u8>B(h, o)); L.codeWritten(p); } else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 1, B(h, o)); if (EVENTS) ev = true; } break; }
-        case D.OP_SH: { const va = a + imm; const p = tlbPtr(stlb, va, 2); if (p) { store<u16>(p, <u16>B(h, o)); L.codeWritten(p); } else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 2, B(h, o)); if (EVENTS) ev = true; } break; }
-        case D.OP_SW: { const va = a + imm; const p = tlbPtr(stlb, va, 4); if (p) { store<u32>(p, <u32>B(h, o)); L.codeWritten(p); } else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 4, B(h, o)); if (EVENTS) ev = true; } break; }
-        case D.OP_SD: { const va = a + imm; const p = tlbPtr(stlb, va, 8); if (p) { store<u64>(p, B(h, o)); L.codeWritten(p); } else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 8, B(h, o)); if (EVENTS) ev = true; } break; }
+        case D.OP_LB: { accesses++; const va = a + imm; const p = tlbPtr(ltlb, va, 1); if (p) store<u64>(h + rdo, <u64><i64>load<i8>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = <u64><i64><i8>loadSlow(va, 1); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_LH: { accesses++; const va = a + imm; const p = tlbPtr(ltlb, va, 2); if (p) store<u64>(h + rdo, <u64><i64>load<i16>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = <u64><i64><i16>loadSlow(va, 2); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_LW: { accesses++; const va = a + imm; const p = tlbPtr(ltlb, va, 4); if (p) store<u64>(h + rdo, <u64><i64>load<i32>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = <u64><i64><i32>loadSlow(va, 4); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_LD: { accesses++; const va = a + imm; const p = tlbPtr(ltlb, va, 8); if (p) store<u64>(h + rdo, load<u64>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 8); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_LBU: { accesses++; const va = a + imm; const p = tlbPtr(ltlb, va, 1); if (p) store<u64>(h + rdo, <u64>load<u8>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 1); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_LHU: { accesses++; const va = a + imm; const p = tlbPtr(ltlb, va, 2); if (p) store<u64>(h + rdo, <u64>load<u16>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 2); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_LWU: { accesses++; const va = a + imm; const p = tlbPtr(ltlb, va, 4); if (p) store<u64>(h + rdo, <u64>load<u32>(p)); else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); const v = loadSlow(va, 4); if (EVENTS) { ev = true; if (EVENTS & EV_EXC) break; } store<u64>(h + rdo, v); } break; }
+        case D.OP_SB: { accesses++; const va = a + imm; const p = tlbPtr(stlb, va, 1); if (p) { store<u8>(p, <u8>B(h, o)); L.codeWritten(p); } else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 1, B(h, o)); if (EVENTS) ev = true; } break; }
+        case D.OP_SH: { accesses++; const va = a + imm; const p = tlbPtr(stlb, va, 2); if (p) { store<u16>(p, <u16>B(h, o)); L.codeWritten(p); } else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 2, B(h, o)); if (EVENTS) ev = true; } break; }
+        case D.OP_SW: { accesses++; const va = a + imm; const p = tlbPtr(stlb, va, 4); if (p) { store<u32>(p, <u32>B(h, o)); L.codeWritten(p); } else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 4, B(h, o)); if (EVENTS) ev = true; } break; }
+        case D.OP_SD: { accesses++; const va = a + imm; const p = tlbPtr(stlb, va, 8); if (p) { store<u64>(p, B(h, o)); L.codeWritten(p); } else { store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k)); storeSlow(va, 8, B(h, o)); if (EVENTS) ev = true; } break; }
         case D.OP_ADDI: store<u64>(h + rdo, a + imm); break;
         case D.OP_SLTI: store<u64>(h + rdo, <i64>a < <i64>imm ? 1 : 0); break;
         case D.OP_SLTIU: store<u64>(h + rdo, a < imm ? 1 : 0); break;
@@ -159,6 +160,7 @@ export function execute(n: i32): i32 {
         case D.OP_REMUW: store<u64>(h + rdo, <u64><i64><i32>remuw(<u32>a, <u32>B(h, o))); break;
         case D.OP_FENCE: break; // single hart, in order; fence.i ends the block, so the next one is revalidated
         case D.OP_FLW: case D.OP_FLD: {
+          accesses++;
           if ((load<u64>(h + L.H_MSTATUS) & R.MSTATUS_FS) == 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>load<u32>(o, 28)); ev = true; break; }
           const va = a + imm;
           let v: u64;
@@ -176,6 +178,7 @@ export function execute(n: i32): i32 {
           break;
         }
         case D.OP_FSW: case D.OP_FSD: {
+          accesses++;
           if ((load<u64>(h + L.H_MSTATUS) & R.MSTATUS_FS) == 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>load<u32>(o, 28)); ev = true; break; }
           const va = a + imm;
           const v = load<u64>(h + L.H_F + <usize>load<u16>(o, 22));
@@ -190,6 +193,7 @@ export function execute(n: i32): i32 {
           break;
         }
         case D.OP_AMO: {
+          accesses++;
           store<u64>(h + L.H_INSTRET, ir0 + <u64>(done + k));
           amo(load<u32>(o, 24), load<u32>(o, 28));
           if (EVENTS) ev = true;
@@ -228,6 +232,7 @@ export function execute(n: i32): i32 {
   }
   store<u64>(h + L.H_INSTRET, ir0 + <u64>done);
   store<u64>(h + L.H_PC, pc);
+  store<u64>(h + L.H_STAT_MEM_ACCESSES, load<u64>(h + L.H_STAT_MEM_ACCESSES) + <u64>accesses);
   if (exc) {
     clearExc();
     takeTrap(EXC_CAUSE, EXC_TVAL);
@@ -332,7 +337,14 @@ function system(insn: u32, raw: u32, npc: u64): u64 {
       if (prv == R.PRV_U || (prv == R.PRV_S && (load<u64>(h + L.H_MSTATUS) & R.MSTATUS_TVM) != 0)) {
         raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); return npc;
       }
-      tlbFlush();
+      // rs1 = x0: all addresses; rs2 = x0: all address spaces (§4.2.1). The TLB holds only the current ASID's
+      // translations (a satp write flushes it), so a fence for another ASID has nothing to drop.
+      const rs2 = (insn >> 20) & 31;
+      const asid = rs2 == 0 ? 0 : X(h, rs2) & R.SATP_ASID_MASK;
+      const cur = (load<u64>(h + L.H_SATP) >> R.SATP_ASID_SHIFT) & R.SATP_ASID_MASK;
+      if (rs2 == 0 || asid == cur) {
+        if (rs1 == 0) tlbFlush(); else tlbFlushPage(X(h, rs1));
+      }
       requestBreak();
       return npc;
     }

@@ -4,7 +4,7 @@
 import * as L from "./layout";
 import * as R from "./riscv";
 import * as S from "./stop";
-import { H, T, setHart, clearStop, clearEvents, STOP, EVENTS, EV_EXC } from "./state";
+import { H, T, setHart, clearStop, clearEvents, STOP, EVENTS, EV_EXC, EXC_CAUSE } from "./state";
 import { framesInit } from "./frames";
 import { gstageInit, gpaToPtr, gpaPeek, GACC_READ } from "./gstage";
 import { dirtyClear, dirtyBytes, markDirty } from "./dirty";
@@ -12,7 +12,7 @@ import { execute } from "./hart";
 import { checkInterrupts } from "./trap";
 import { clintReset, clintUpdate, mtimeNow } from "./devices/clint";
 import { uartReset } from "./devices/uart";
-import { tlbFlush, tlbSelect, peekInsn16 } from "./mmu";
+import { tlbFlush, tlbSelect, peekInsn16, translate } from "./mmu";
 import { clearExc } from "./state";
 import { expandCompressed } from "./rvc";
 import { blockFlush } from "./block";
@@ -38,7 +38,7 @@ export const HART_SCAUSE: u32 = <u32>L.H_SCAUSE;
 export const HART_SEPC: u32 = <u32>L.H_SEPC;
 export const HART_STVAL: u32 = <u32>L.H_STVAL;
 export const HART_SATP: u32 = <u32>L.H_SATP;
-export const HART_STAT_TLB_HITS: u32 = <u32>L.H_STAT_TLB_HITS;
+export const HART_STAT_MEM_ACCESSES: u32 = <u32>L.H_STAT_MEM_ACCESSES;
 export const HART_STAT_TLB_MISSES: u32 = <u32>L.H_STAT_TLB_MISSES;
 export const HART_STAT_WALKS: u32 = <u32>L.H_STAT_WALKS;
 export const HART_STAT_FLUSHES: u32 = <u32>L.H_STAT_FLUSHES;
@@ -270,4 +270,16 @@ export function gpa_written(gpa: f64, len: f64): void {
     markDirty(g);
     codeWritten(p);
   }
+}
+
+/**
+ * Stage-1 translation of the 64-bit virtual address vaHi:vaLo for an access (0 fetch, 1 load, 2 store/AMO) at
+ * privilege prv (0 U, 1 S, 3 M), exactly as the selected hart performs it (satp, SUM, MXR, A/D updates; no TLB,
+ * no PMP). Returns the guest-physical address, or -(cause + 1) for the exception it raises. For tests/debuggers.
+ */
+export function translate_probe(vaLo: u32, vaHi: u32, acc: u32, prv: u32): f64 {
+  clearExc();
+  const pa = translate((<u64>vaHi << 32) | <u64>vaLo, acc, prv);
+  if ((EVENTS & EV_EXC) != 0) { clearExc(); return -(<f64>EXC_CAUSE + 1); }
+  return <f64>pa;
 }

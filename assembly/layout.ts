@@ -101,6 +101,7 @@ export const H_SENVCFG: usize = 0x2e0;
 export const H_TSELECT: usize = 0x2e8;
 export const H_BLOCK_SCRATCH: usize = 0xf00; // one op (32 bytes) + its code copy (4 bytes)
 export const H_ARENA_TOP: usize = 0x494;   // u32 next free byte of this hart's block arena
+export const H_TLB_SUPER: usize = 0x498;   // u32 1 if some TLB entry came from a superpage (sfence by address must flush all)
 export const H_PMPADDR: usize = 0x400; // u64 × 16
 export const H_PMPCFG: usize = 0x480;  // 16 bytes: pmpcfg0 (entries 0-7) then pmpcfg2 (entries 8-15)
 export const H_PMP_ACTIVE: usize = 0x490; // u32 number of entries with A != OFF (0: PMP imposes nothing but the default rule)
@@ -109,8 +110,8 @@ export const H_TLB_FETCH: usize = 0x300; // u32
 export const H_TLB_LOAD: usize = 0x304;  // u32
 export const H_TLB_STORE: usize = 0x308; // u32
 // Counters readable by the host.
-export const H_STAT_TLB_HITS: usize = 0x320;   // u64 (slow-path fills count as misses)
-export const H_STAT_TLB_MISSES: usize = 0x328; // u64
+export const H_STAT_MEM_ACCESSES: usize = 0x320; // u64 data accesses (loads, stores, AMOs); hits = accesses - misses
+export const H_STAT_TLB_MISSES: usize = 0x328; // u64 data accesses served by a slow path (TLB miss, MMIO, misaligned)
 export const H_STAT_WALKS: usize = 0x330;      // u64
 export const H_STAT_FLUSHES: usize = 0x338;    // u64
 export const H_STAT_TRAPS: usize = 0x340;      // u64 exceptions + interrupts taken

@@ -3,7 +3,7 @@
 // for accesses the TLB cannot serve (misses, MMIO, page-crossing, HTIF).
 import { H, T, raise, excPending } from "./state";
 import {
-  H_PRIV, H_MSTATUS, H_SATP, H_TLB_FETCH, H_TLB_LOAD, H_TLB_STORE, H_STAT_WALKS, H_STAT_FLUSHES, H_STAT_TLB_MISSES,
+  H_PRIV, H_MSTATUS, H_SATP, H_TLB_FETCH, H_TLB_LOAD, H_TLB_STORE, H_STAT_WALKS, H_STAT_FLUSHES, H_STAT_TLB_MISSES, H_TLB_SUPER,
   TLB_BANK_BYTES, TLB_ENTRIES, TLB_STRIDE,
 } from "./layout";
 import {
@@ -48,12 +48,27 @@ export function tlbSelect(): void {
 /** Invalidates every TLB entry of the current hart (sfence.vma, satp and mstatus changes). */
 export function tlbFlush(): void {
   memory.fill(T, 0xff, TLB_STRIDE);
+  store<u32>(H + H_TLB_SUPER, 0);
   store<u64>(H + H_STAT_FLUSHES, load<u64>(H + H_STAT_FLUSHES) + 1);
 }
 
 @inline function faultCause(acc: u32, page: bool): u64 {
   if (page) return acc == ACC_FETCH ? CAUSE_FETCH_PAGE_FAULT : acc == ACC_LOAD ? CAUSE_LOAD_PAGE_FAULT : CAUSE_STORE_PAGE_FAULT;
   return acc == ACC_FETCH ? CAUSE_FETCH_ACCESS : acc == ACC_LOAD ? CAUSE_LOAD_ACCESS : CAUSE_STORE_ACCESS;
+}
+
+/**
+ * sfence.vma with an address (§4.2.1): drops the entries for va's page from every bank. An entry derived from a
+ * superpage covers other 4 KiB pages of the same leaf PTE, so while any exists the whole TLB is flushed instead.
+ */
+export function tlbFlushPage(va: u64): void {
+  if (load<u32>(H + H_TLB_SUPER) != 0) { tlbFlush(); return; }
+  const tag = va & ~<u64>0xfff;
+  const idx = <usize>(<u32>(va >> 12) & (TLB_ENTRIES - 1)) << 4;
+  for (let b: usize = 0; b < 9; b++) {
+    const e = T + b * TLB_BANK_BYTES + idx;
+    if (load<u64>(e) == tag) store<u64>(e, 0xffff_ffff_ffff_ffff);
+  }
 }
 
 /** Raises the access-fault exception for `acc` at `va`. */
@@ -67,6 +82,7 @@ export function accessFault(acc: u32, va: u64): void { raise(faultCause(acc, fal
 export function translate(va: u64, acc: u32, prv: u32): u64 {
   const satp = load<u64>(H + H_SATP);
   const mode = <u32>(satp >> SATP_MODE_SHIFT);
+  LAST_WALK_LEVEL = 0;
   if (prv == PRV_M || mode == 0) return va;
   const levels: i32 = mode == SATP_MODE_SV48 ? 4 : 3;
   // The unused upper bits must equal the top valid bit (§4.4.1): otherwise a page fault.
@@ -109,11 +125,15 @@ export function translate(va: u64, acc: u32, prv: u32): u64 {
       markDirty(pteAddr);
       codeWritten(pw);
     }
+    LAST_WALK_LEVEL = i;
     return ((ppn & ~lowMask) << 12) | (va & ((lowMask << 12) | 0xfff));
   }
   raise(faultCause(acc, true), va);
   return 0;
 }
+
+/** Level of the leaf found by the last successful walk (0: 4 KiB page, 1+: superpage). */
+export let LAST_WALK_LEVEL: i32 = 0;
 
 /** False after fill() declined to cache a page (PMP grants only part of it): the fetch loop must not cache it either. */
 export let LAST_FILL_CACHED: bool = false;
@@ -130,6 +150,7 @@ function fill(bankPtr: usize, va: u64, pa: u64, acc: u32, prv: u32): usize {
   if (!pmpCheck(pagePa, 4096, acc, prv) || (acc == ACC_STORE && isTohostPage(pagePa))) return p + <usize>(pa & 0xfff);
   const vpn = va >> 12;
   const e = bankPtr + (<usize>(<u32>vpn & (TLB_ENTRIES - 1)) << 4);
+  if (LAST_WALK_LEVEL > 0) store<u32>(H + H_TLB_SUPER, 1);
   store<u64>(e, vpn << 12); // tag: the page's virtual address (see tlbPtr in hart.ts)
   store<u64>(e, <u64>p - (vpn << 12), 8);
   LAST_FILL_CACHED = true;
@@ -215,6 +236,7 @@ export function storeSlow(va: u64, size: u32, val: u64): void {
  * Raises and returns 0 on fault. The caller has checked natural alignment.
  */
 export function amoPtr(va: u64, size: u32, acc: u32): usize {
+  store<u64>(H + H_STAT_TLB_MISSES, load<u64>(H + H_STAT_TLB_MISSES) + 1); // atomics always translate
   const prv = dataPriv();
   const pa = translate(va, acc, prv);
   if (excPending()) return 0;

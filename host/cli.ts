@@ -128,8 +128,9 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (o.stats) {
     const s = vm.stats();
     const mips = Number(result.instret) / (result.wallMs * 1000);
+    const hitRate = s.memAccesses > 0n ? `${(100 * (1 - Number(s.tlbMisses) / Number(s.memAccesses))).toFixed(2)}%` : "n/a";
     process.stderr.write(`wasmvisor: ${result.instret} instructions in ${result.wallMs.toFixed(1)} ms (${mips.toFixed(1)} MIPS); ` +
-      `tlb misses ${s.tlbMisses}, page walks ${s.pageWalks}, tlb flushes ${s.tlbFlushes}, traps ${s.traps}, mmio ${s.mmio}; ` +
+      `tlb misses ${s.tlbMisses} (data hit rate ${hitRate}), page walks ${s.pageWalks}, tlb flushes ${s.tlbFlushes}, traps ${s.traps}, mmio ${s.mmio}; ` +
       `guest memory ${Number(s.guestFrames) * 4} KiB in use, G-stage tables ${Number(s.tableFrames) * 4} KiB\n`);
   }
   if (result.reason === "timeout") { process.stderr.write(`wasmvisor: timeout after ${(timeoutMs! / 1000)} s (pc 0x${vm.pc.toString(16)})\n`); return ExitCode.TIMEOUT; }

@@ -18,6 +18,7 @@ export interface CoreFunctions {
   frames_used(what: number): number;
   dirty_bytes(): number;
   dirty_clear(): void;
+  translate_probe(vaLo: number, vaHi: number, acc: number, prv: number): number;
 }
 
 /** Exported constants (offsets into the VM's memory and enum values), defined once in the core. */
@@ -25,7 +26,7 @@ export const CORE_CONSTANTS = [
   "ABI_VERSION", "LAYOUT_HART_BASE", "LAYOUT_HART_STRIDE", "LAYOUT_DIRTY_BITMAP",
   "HART_X", "HART_F", "HART_PC", "HART_PRIV", "HART_WFI", "HART_INSTRET", "HART_FCSR", "HART_MSTATUS",
   "HART_MCAUSE", "HART_MEPC", "HART_MTVAL", "HART_SCAUSE", "HART_SEPC", "HART_STVAL", "HART_SATP",
-  "HART_STAT_TLB_HITS", "HART_STAT_TLB_MISSES", "HART_STAT_WALKS", "HART_STAT_FLUSHES", "HART_STAT_TRAPS", "HART_STAT_MMIO",
+  "HART_STAT_MEM_ACCESSES", "HART_STAT_TLB_MISSES", "HART_STAT_WALKS", "HART_STAT_FLUSHES", "HART_STAT_TRAPS", "HART_STAT_MMIO",
   "VM_EXIT_KIND", "VM_EXIT_CODE", "VM_HTIF_VALUE",
   "CONSOLE_HEAD", "CONSOLE_TAIL", "CONSOLE_DATA", "CONSOLE_SIZE",
   "STOP_BUDGET", "STOP_HALT", "STOP_WFI", "STOP_CONSOLE", "STOP_HTIF", "STOP_FATAL",
@@ -35,7 +36,7 @@ export const CORE_CONSTANTS = [
 
 export const CORE_FUNCTIONS = [
   "vm_init", "hart_reset", "hart_select", "set_htif", "run", "next_timer_ticks", "insn_at_pc", "tlb_flush", "expand_c", "gpa_written",
-  "memory_bytes_needed", "vm_set_rom", "gpa_ptr", "frames_used", "dirty_bytes", "dirty_clear",
+  "memory_bytes_needed", "vm_set_rom", "gpa_ptr", "frames_used", "dirty_bytes", "dirty_clear", "translate_probe",
 ] as const;
 
 /** Every export the core may have: its functions, constants, AssemblyScript's start function, and the (imported,

@@ -238,6 +238,7 @@ export class Vm {
     const k = this.core.k;
     return {
       instret: this.instret,
+      memAccesses: this.hartU64(k.HART_STAT_MEM_ACCESSES),
       tlbMisses: this.hartU64(k.HART_STAT_TLB_MISSES),
       pageWalks: this.hartU64(k.HART_STAT_WALKS),
       tlbFlushes: this.hartU64(k.HART_STAT_FLUSHES),
