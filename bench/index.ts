@@ -9,8 +9,10 @@ import { packageRoot, corePath } from "../host/core-module.js";
 import { benchStartup, type StartupResult } from "./startup.js";
 import { benchWorkload, probeQemu, type QemuInfo, type WorkloadResult } from "./speed.js";
 import { fmt, round, table } from "./stats.js";
+import { benchMemory, type MemoryResult } from "./memory.js";
+const METADATA_TARGET_KIB = 1024;
 
-const SECTIONS = ["size", "startup", "int", "fp"] as const;
+const SECTIONS = ["size", "startup", "memory", "int", "fp"] as const;
 type Section = (typeof SECTIONS)[number];
 const SIZE_TARGET = 128 * 1024;
 const FIRST_INSN_TARGET_MS = 5;
@@ -18,7 +20,7 @@ const FIRST_INSN_TARGET_MS = 5;
 const USAGE = `usage: npm run bench [-- options]
 
   --quick            one run of everything (CI smoke test)
-  --only LIST        run only these sections: size, startup, int, fp (comma-separated or repeated)
+  --only LIST        run only these sections: size, startup, memory, int, fp (comma-separated or repeated)
   --runs N           timed runs per engine and workload (default 3; at least 2 are always made unless --quick)
   -h, --help         this text
 
@@ -89,7 +91,14 @@ async function main(): Promise<number> {
     } catch (e) { failed = true; log(`bench: startup failed: ${(e as Error).message}`); }
   }
 
-  // 3. guest speed
+  // 3. footprint
+  let memory: MemoryResult[] | null = null;
+  if (opts.only.has("memory")) {
+    log("bench: memory footprint (128 MiB and 2 GiB guests touching 16 MiB)...");
+    memory = [...benchMemory([128, 2048], 16, "clustered"), ...benchMemory([128, 2048], 16, "scattered")];
+  }
+
+  // 4. guest speed
   const workloads: WorkloadResult[] = [];
   let qemu: QemuInfo | null = null;
   const wanted = (["int", "fp"] as const).filter((w) => opts.only.has(w));
@@ -126,6 +135,15 @@ async function main(): Promise<number> {
     rows.push(["  create / loadElf / run(1)", `${fmt(p.createMs, 3)} / ${fmt(p.loadElfMs, 3)} / ${fmt(p.run1Ms, 3)} ms`, "", ""]);
   }
   if (rows.length > 1) out.push(table(rows, ["l", "r", "l", "l"]), "");
+  if (memory) {
+    const mrows: string[][] = [["guest RAM", "touched", "pattern", "guest frames", "G-stage tables", "core state", "metadata", "target", "", "RSS growth"]];
+    for (const m of memory) {
+      const ok = m.metadataKiB < METADATA_TARGET_KIB;
+      mrows.push([`${m.ramMiB} MiB`, `${m.touchedMiB} MiB`, m.pattern, `${m.guestFrameKiB} KiB`, `${m.tableKiB} KiB`, `${m.coreStateKiB} KiB`,
+        `${m.metadataKiB} KiB`, m.pattern === "clustered" ? "< 1 MiB" : "(worst case)", m.pattern === "clustered" ? (ok ? "ok" : "MISSED") : "", `${m.rssDeltaMiB} MiB`]);
+    }
+    out.push(table(mrows, ["l", "r", "l", "r", "r", "r", "r", "l", "l", "r"]), "");
+  }
   if (workloads.length) {
     const q = qemu!;
     const srows: string[][] = [["workload", "insns (M)", "wasmvisor MIPS best", "median", "QEMU MIPS best", "median", "wv/QEMU best", "median", "runs wv/qemu"]];
@@ -154,7 +172,7 @@ async function main(): Promise<number> {
   mkdirSync(resultsDir, { recursive: true });
   const json = {
     date: date.toISOString(), quick: opts.quick, sections: [...opts.only], runs: opts.runs, machine, git,
-    size, startup, qemu, workloads, totalSeconds,
+    size, startup, memory, qemu, workloads, totalSeconds,
   };
   const jsonPath = join(resultsDir, "latest.json");
   writeFileSync(jsonPath, JSON.stringify(json, null, 2) + "\n");
