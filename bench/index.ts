@@ -12,7 +12,7 @@ import { fmt, round, table } from "./stats.js";
 import { benchMemory, type MemoryResult } from "./memory.js";
 const METADATA_TARGET_KIB = 1024;
 
-const SECTIONS = ["size", "startup", "memory", "int", "fp"] as const;
+const SECTIONS = ["size", "startup", "memory", "int", "int-sv39", "fp"] as const;
 type Section = (typeof SECTIONS)[number];
 const SIZE_TARGET = 128 * 1024;
 const FIRST_INSN_TARGET_MS = 5;
@@ -20,7 +20,7 @@ const FIRST_INSN_TARGET_MS = 5;
 const USAGE = `usage: npm run bench [-- options]
 
   --quick            one run of everything (CI smoke test)
-  --only LIST        run only these sections: size, startup, memory, int, fp (comma-separated or repeated)
+  --only LIST        run only these sections: size, startup, memory, int, int-sv39, fp (comma-separated or repeated)
   --runs N           timed runs per engine and workload (default 3; at least 2 are always made unless --quick)
   -h, --help         this text
 
@@ -101,7 +101,7 @@ async function main(): Promise<number> {
   // 4. guest speed
   const workloads: WorkloadResult[] = [];
   let qemu: QemuInfo | null = null;
-  const wanted = (["int", "fp"] as const).filter((w) => opts.only.has(w));
+  const wanted = (["int", "int-sv39", "fp"] as const).filter((w) => opts.only.has(w));
   if (wanted.length) {
     qemu = probeQemu(hello, opts.quick);
     log(qemu.available
@@ -157,6 +157,11 @@ async function main(): Promise<number> {
       ]);
     }
     out.push(table(srows, ["l", "r", "r", "r", "r", "r", "r", "r", "r"]));
+    const bare = workloads.find((w) => w.name === "int"), paged = workloads.find((w) => w.name === "int-sv39");
+    if (bare?.wasmvisor.bestMips && paged?.wasmvisor.bestMips) {
+      const cost = 1 - paged.wasmvisor.bestMips / bare.wasmvisor.bestMips;
+      out.push(`paging cost (wl-int under Sv39 with 4 KiB pages vs Bare, best runs): ${fmt(cost * 100, 1)} %  (target < 15 %: ${cost < 0.15 ? "ok" : "MISSED"})`);
+    }
     out.push(q.available
       ? `QEMU: ${q.version}, TCG, startup baseline ${q.baselineMs} ms (hello.elf) subtracted; MIPS from wasmvisor's instruction count.`
       : `QEMU: NOT AVAILABLE (${q.reason}); no reference numbers.`);
