@@ -110,6 +110,10 @@ export function vm_set_rom(base: f64, bytes: f64): i32 {
   const b = <u64>base, n = <u64>bytes;
   const rb = load<u64>(L.VM_RAM_BASE), rn = load<u64>(L.VM_RAM_SIZE);
   if (n == 0 || (b & 0xfff) != 0 || b + n > (<u64>1 << 41) || (b < rb + rn && rb < b + n)) return -1;
+  // The pool must still hold every RAM page promised to the guest, the ROM's pages and their tables.
+  const free = <u64>(load<u32>(L.VM_FRAME_END) - load<u32>(L.VM_FRAME_NEXT)) >> 12;
+  const promised = (rn >> 12) - <u64>load<u32>(L.VM_FRAMES_DATA);
+  if (free < promised + (n >> 12) + 8) return -1;
   store<u64>(L.VM_ROM_BASE, b);
   store<u64>(L.VM_ROM_SIZE, n);
   return 0;

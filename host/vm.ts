@@ -21,6 +21,8 @@ export interface VmOptions {
   deterministic?: boolean;
   /** In deterministic mode: retired instructions per 10 MHz tick. */
   insnsPerTick?: number;
+  /** Room for a read-only region (boot ROM) to be added with loadRom(), in bytes. */
+  romBytes?: number;
 }
 
 export type StopReason = "budget" | "halt" | "wfi" | "console" | "htif" | "fatal";
@@ -72,7 +74,7 @@ export class Vm {
     const module = coreModule();
     // Size the memory once (initial = maximum) so views never detach: the core says how much its layout, the
     // RAM's frames and the G-stage tables need. Memory that the guest never touches is never committed.
-    const need = probe(module).fn.memory_bytes_needed(memBytes, 0);
+    const need = probe(module).fn.memory_bytes_needed(memBytes, opts.romBytes ?? 0);
     if (need > 65536 * WASM_PAGE) throw new WasmvisorError(`memory size ${memBytes} exceeds the 4 GiB Wasm32 limit`);
     const pages = Math.ceil(need / WASM_PAGE);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
@@ -134,6 +136,26 @@ export class Vm {
       done += n;
     }
     this.core.fn.gpa_written(Number(pa), len);
+  }
+
+  /**
+   * Declares guest-physical [base, base+data.length rounded up to 4 KiB) as ROM (read/execute only for the guest)
+   * and fills it with data. The VM must have been created with romBytes at least that large.
+   */
+  loadRom(base: bigint, data: Uint8Array): void {
+    const bytes = Math.ceil(Math.max(data.length, 1) / 4096) * 4096;
+    if (this.core.fn.vm_set_rom(Number(base), bytes) !== 0) {
+      throw new WasmvisorError(`ROM at 0x${base.toString(16)} (${bytes} bytes) overlaps RAM or exceeds the VM's romBytes`);
+    }
+    for (let done = 0; done < data.length;) {
+      const a = base + BigInt(done);
+      const n = Math.min(data.length - done, 4096 - Number(a & 0xfffn));
+      const p = this.core.fn.gpa_ptr(Number(a), 1) >>> 0;
+      if (p === 0) throw new WasmvisorError(`cannot map ROM page 0x${a.toString(16)}`, ExitCode.INTERNAL);
+      this.u8.set(data.subarray(done, done + n), p);
+      done += n;
+    }
+    this.core.fn.gpa_written(Number(base), data.length);
   }
 
   /** Loads an ELF image's segments at their physical addresses; sets pc to the entry. Returns the parsed image. */
