@@ -80,6 +80,20 @@ export function accessFault(acc: u32, va: u64): void { raise(faultCause(acc, fal
  * leaf; A and D are set by the walker (Svadu behaviour), so the TLB only caches pages whose bits are set.
  */
 export function translate(va: u64, acc: u32, prv: u32): u64 {
+  for (let tries = 0; tries < 64; tries++) {
+    WALK_RETRY = false;
+    const pa = walk(va, acc, prv);
+    if (!WALK_RETRY) return pa;
+  }
+  // Another hart keeps rewriting this PTE: report a page fault; the guest retries the access.
+  raise(faultCause(acc, true), va);
+  return 0;
+}
+
+/** Set by walk() when a concurrent PTE change made its A/D update fail: translate() walks again. */
+let WALK_RETRY: bool = false;
+
+function walk(va: u64, acc: u32, prv: u32): u64 {
   const satp = load<u64>(H + H_SATP);
   const mode = <u32>(satp >> SATP_MODE_SHIFT);
   LAST_WALK_LEVEL = 0;
@@ -120,8 +134,10 @@ export function translate(va: u64, acc: u32, prv: u32): u64 {
       // Hardware A/D update: a write to the page table, so the G-stage must allow it and the page is dirtied.
       const pw = ramPtrFor(pteAddr, 8, GACC_WRITE);
       if (pw == 0) { raise(faultCause(acc, false), va); return 0; }
+      // Atomically (§4.3.2 step 7: the update must be atomic with respect to other accesses to the PTE): if
+      // another hart changed the PTE since it was read, the walk starts over.
+      if (atomic.cmpxchg<u64>(pw, pte, pte | need) != pte) { WALK_RETRY = true; return 0; }
       pte |= need;
-      store<u64>(pw, pte); // single hart per VM today; becomes a compare-and-swap with SMP
       markDirty(pteAddr);
       codeWritten(pw);
     }
