@@ -222,7 +222,7 @@ export function storeSlow(va: u64, size: u32, val: u64): void {
     const last = va + <u64>size - 1;
     const pa0 = translate(va, ACC_STORE, prv);
     if (excPending()) return;
-    const pa1 = translate(last, ACC_STORE, prv);
+    const pa1 = translate(last & ~<u64>0xfff, ACC_STORE, prv); // a fault reports the start of the second part
     if (excPending()) return;
     const n0 = 4096 - (va & 0xfff);
     if ((ramPtrFor(pa0, 1, GACC_WRITE) == 0 && !isDevice(pa0)) || !pmpCheck(pa0, n0, ACC_STORE, prv)) { accessFault(ACC_STORE, va); return; }

@@ -18,7 +18,7 @@ function runQemu(elf: string, exactCounters: boolean): { status: number | null; 
 }
 
 // Guests that exit through the sifive test device and print over the UART (tohost guests are HTIF-only).
-const guests = ["hello.elf", "wl-int.elf", ...listGuests(/^isa-.*\.elf$/)];
+const guests = ["hello.elf", "wl-int.elf", "wl-int-sv39.elf", ...listGuests(/^(isa|pg)-.*\.elf$/)];
 
 describe("QEMU parity", () => {
   it("finds the ISA guests", () => expect(listGuests(/^isa-.*\.elf$/).length).toBeGreaterThan(10));
