@@ -8,6 +8,7 @@ import { CLINT_BASE, CLINT_SIZE, clintRead, clintWrite } from "./devices/clint";
 import { UART_BASE, UART_SIZE, uartRead, uartWrite } from "./devices/uart";
 import { TEST_BASE, TEST_SIZE, testdevWrite } from "./devices/testdev";
 import { htifCheck } from "./devices/htif";
+import { PLIC_BASE, PLIC_SIZE, plicRead, plicWrite } from "./devices/plic";
 
 /**
  * Offset in linear memory of `size` bytes at guest-physical `pa` for an access of kind `acc` (GACC_*), or 0 if
@@ -35,7 +36,8 @@ export function isTohostPage(pagePa: u64): bool {
 
 /** True if an MMIO device answers at pa. */
 export function isDevice(pa: u64): bool {
-  return (pa - CLINT_BASE < CLINT_SIZE) || (pa - UART_BASE < UART_SIZE) || (pa - TEST_BASE < TEST_SIZE);
+  return (pa - CLINT_BASE < CLINT_SIZE) || (pa - UART_BASE < UART_SIZE) || (pa - TEST_BASE < TEST_SIZE) ||
+    (pa - PLIC_BASE < PLIC_SIZE);
 }
 
 /** Device read; the caller has checked isDevice(). Accesses are little-endian, any size 1..8. */
@@ -43,6 +45,7 @@ export function mmioRead(pa: u64, size: u32): u64 {
   store<u64>(H + H_STAT_MMIO, load<u64>(H + H_STAT_MMIO) + 1);
   if (pa - CLINT_BASE < CLINT_SIZE) return clintRead(pa - CLINT_BASE, size);
   if (pa - UART_BASE < UART_SIZE) return <u64>uartRead(pa - UART_BASE);
+  if (pa - PLIC_BASE < PLIC_SIZE) return <u64>plicRead((pa - PLIC_BASE) & ~<u64>3); // 32-bit registers
   return 0; // test device reads as zero
 }
 
@@ -51,6 +54,7 @@ export function mmioWrite(pa: u64, size: u32, val: u64): void {
   if (pa - CLINT_BASE < CLINT_SIZE) clintWrite(pa - CLINT_BASE, size, val);
   else if (pa - UART_BASE < UART_SIZE) uartWrite(pa - UART_BASE, <u32>val);
   else if (pa - TEST_BASE < TEST_SIZE) testdevWrite(pa - TEST_BASE, <u32>val);
+  else if (pa - PLIC_BASE < PLIC_SIZE) plicWrite((pa - PLIC_BASE) & ~<u64>3, <u32>val);
 }
 
 /** Physical store to RAM with the HTIF check; returns false if pa is not RAM. */

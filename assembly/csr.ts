@@ -59,7 +59,7 @@ export function csrRead(csr: u32, insn: u32): u64 {
     case R.CSR_SEPC: return load<u64>(h + L.H_SEPC);
     case R.CSR_SCAUSE: return load<u64>(h + L.H_SCAUSE);
     case R.CSR_STVAL: return load<u64>(h + L.H_STVAL);
-    case R.CSR_SIP: return load<u64>(h + L.H_MIP) & load<u64>(h + L.H_MIDELEG);
+    case R.CSR_SIP: return L.mipOf(h) & load<u64>(h + L.H_MIDELEG);
     case R.CSR_SATP: {
       if (prv == R.PRV_S && (load<u64>(h + L.H_MSTATUS) & R.MSTATUS_TVM) != 0) break;
       return load<u64>(h + L.H_SATP);
@@ -77,7 +77,7 @@ export function csrRead(csr: u32, insn: u32): u64 {
     case R.CSR_MEPC: return load<u64>(h + L.H_MEPC);
     case R.CSR_MCAUSE: return load<u64>(h + L.H_MCAUSE);
     case R.CSR_MTVAL: return load<u64>(h + L.H_MTVAL);
-    case R.CSR_MIP: return load<u64>(h + L.H_MIP);
+    case R.CSR_MIP: return L.mipOf(h);
     case R.CSR_MCYCLE: return load<u64>(h + L.H_INSTRET) + load<u64>(h + L.H_CYCLE);
     case R.CSR_MINSTRET: return load<u64>(h + L.H_INSTRET);
     case R.CSR_MVENDORID: return 0;

@@ -11,6 +11,7 @@ import { mulh, mulhu, mulhsu, div, divu, rem, remu, divw, divuw, remw, remuw } f
 import { execFp, execFma } from "./fp";
 import * as D from "./decode";
 import { blockBuild, blockRevalidate, decodeOp } from "./block";
+import { sbiCall, sbiEnabled } from "./sbi";
 
 @inline function X(h: usize, r: u32): u64 { return load<u64>(h + (<usize>r << 3)); }
 /** Offset of rd in the hart block; x0 writes land in a scratch slot so x0 stays zero. */
@@ -350,7 +351,9 @@ function system(insn: u32, raw: u32, npc: u64): u64 {
     }
     if (rs1 != 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); return npc; }
     switch (f12) {
-      case 0x000: raise(prv == R.PRV_U ? R.CAUSE_USER_ECALL : prv == R.PRV_S ? R.CAUSE_SUPERVISOR_ECALL : R.CAUSE_MACHINE_ECALL, 0); return npc;
+      case 0x000: // ECALL: from S with the built-in SBI, served here like a hypervisor call; otherwise a trap
+        if (prv == R.PRV_S && sbiEnabled()) { sbiCall(); requestBreak(); return npc; }
+        raise(prv == R.PRV_U ? R.CAUSE_USER_ECALL : prv == R.PRV_S ? R.CAUSE_SUPERVISOR_ECALL : R.CAUSE_MACHINE_ECALL, 0); return npc;
       case 0x001: raise(R.CAUSE_BREAKPOINT, load<u64>(h + L.H_PC)); return npc;
       case 0x302: // MRET
         if (prv != R.PRV_M) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); return npc; }
@@ -364,7 +367,7 @@ function system(insn: u32, raw: u32, npc: u64): u64 {
         if (prv == R.PRV_U || (prv == R.PRV_S && (load<u64>(h + L.H_MSTATUS) & R.MSTATUS_TW) != 0)) {
           raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw); return npc;
         }
-        if ((load<u64>(h + L.H_MIP) & load<u64>(h + L.H_MIE)) == 0) store<u32>(h + L.H_WFI, 1);
+        if ((L.mipOf(h) & load<u64>(h + L.H_MIE)) == 0) store<u32>(h + L.H_WFI, 1);
         requestBreak();
         return npc;
       }

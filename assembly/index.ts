@@ -11,7 +11,8 @@ import { dirtyClear, dirtyBytes, markDirty } from "./dirty";
 import { execute } from "./hart";
 import { checkInterrupts } from "./trap";
 import { clintReset, clintUpdate, mtimeNow } from "./devices/clint";
-import { uartReset } from "./devices/uart";
+import { uartReset, uartUpdate } from "./devices/uart";
+import { plicReset } from "./devices/plic";
 import { tlbFlush, tlbSelect, peekInsn16, translate } from "./mmu";
 import { clearExc } from "./state";
 import { expandCompressed } from "./rvc";
@@ -47,6 +48,8 @@ export const HART_STAT_MMIO: u32 = <u32>L.H_STAT_MMIO;
 export const VM_EXIT_KIND: u32 = <u32>L.VM_EXIT_KIND;
 export const VM_EXIT_CODE: u32 = <u32>L.VM_EXIT_CODE;
 export const VM_HTIF_VALUE: u32 = <u32>L.VM_HTIF_VALUE;
+export const VM_FAULT_ADDR: u32 = <u32>L.VM_FAULT_ADDR;
+export const VM_FAULT_CAUSE: u32 = <u32>L.VM_FAULT_CAUSE;
 export const CONSOLE_HEAD: u32 = <u32>L.CONSOLE_HEAD;
 export const CONSOLE_TAIL: u32 = <u32>L.CONSOLE_TAIL;
 export const CONSOLE_DATA: u32 = <u32>L.CONSOLE_DATA;
@@ -98,6 +101,7 @@ export function vm_init(nharts: u32, ramBase: f64, ramBytes: f64, timeMode: u32,
   dirtyClear();
   clintReset();
   uartReset();
+  plicReset();
   for (let i: u32 = 0; i < nharts; i++) hart_reset(i, resetPc);
   return 0;
 }
@@ -187,9 +191,10 @@ export function run(budget: i32): u32 {
   while (left > 0) {
     clearEvents();
     clintUpdate();
+    uartUpdate(); // input may have arrived from the host since the last chunk
     checkInterrupts();
     if (load<u32>(h + L.H_WFI) != 0) {
-      if ((load<u64>(h + L.H_MIP) & load<u64>(h + L.H_MIE)) != 0) store<u32>(h + L.H_WFI, 0);
+      if ((L.mipOf(h) & load<u64>(h + L.H_MIE)) != 0) store<u32>(h + L.H_WFI, 0);
       else if (!skipIdle()) return S.STOP_WFI;
       else continue;
     }
@@ -286,4 +291,28 @@ export function translate_probe(vaLo: u32, vaHi: u32, acc: u32, prv: u32): f64 {
   const pa = translate((<u64>vaHi << 32) | <u64>vaLo, acc, prv);
   if ((EVENTS & EV_EXC) != 0) { clearExc(); return -(<f64>EXC_CAUSE + 1); }
   return <f64>pa;
+}
+
+/**
+ * Direct boot (how KVM starts guests): the core becomes the SBI implementation and hart `id` starts an S-mode
+ * kernel at `entry` with a0 = hart id and a1 = the device tree's guest-physical address (Linux boot protocol).
+ * M-mode state is set as firmware would leave it: exceptions and S interrupts delegated, counters readable,
+ * PMP granting everything.
+ */
+export function vm_direct_boot(id: u32, entry: f64, dtb: f64): void {
+  store<u32>(L.VM_SBI, 1);
+  hart_reset(id, entry);
+  const h = H;
+  store<u64>(h + L.H_X + (10 << 3), <u64>id);
+  store<u64>(h + L.H_X + (11 << 3), <u64>dtb);
+  // Every delegable exception except ecall from S (the SBI interface), and the S-level interrupts.
+  store<u64>(h + L.H_MEDELEG, R.MEDELEG_WRITABLE & ~(<u64>1 << R.CAUSE_SUPERVISOR_ECALL));
+  store<u64>(h + L.H_MIDELEG, R.S_INTERRUPTS);
+  store<u64>(h + L.H_MCOUNTEREN, 7);
+  store<u64>(h + L.H_PMPADDR, 0x003f_ffff_ffff_ffff); // NAPOT over the whole physical space
+  store<u8>(h + L.H_PMPCFG, 0x1f);                     // A=NAPOT, R, W, X
+  store<u32>(h + L.H_PMP_ACTIVE, 1);
+  store<u32>(h + L.H_PRIV, R.PRV_S);
+  tlbFlush();
+  tlbSelect();
 }

@@ -30,7 +30,8 @@ export const VM_FROMHOST = VM_BASE + 0x40;       // u64 guest-physical address o
 export const VM_EXIT_CODE = VM_BASE + 0x48;      // u32 guest exit code once halted
 export const VM_EXIT_KIND = VM_BASE + 0x4c;      // u32 EXIT_KIND_*
 export const VM_HTIF_VALUE = VM_BASE + 0x50;     // u64 tohost value the host must handle (STOP_HTIF)
-export const VM_FAULT_ADDR = VM_BASE + 0x58;     // u64 detail for STOP_FATAL
+export const VM_FAULT_ADDR = VM_BASE + 0x58;     // u64 detail for STOP_FATAL: the pc
+export const VM_FAULT_CAUSE = VM_BASE + 0x90;    // u64 detail for STOP_FATAL: the cause
 export const VM_INSNS_PER_TICK = VM_BASE + 0x60; // u32 deterministic mode: retired instructions per mtime tick
 export const VM_FRAME_END = VM_BASE + 0x70;      // u32 end of the frame pool (memory size)
 export const VM_GSTAGE_ROOT = VM_BASE + 0x74;    // u32 offset of the G-stage root table
@@ -43,6 +44,9 @@ export const VM_IDLE_INSNS = VM_BASE + 0x68;     // u64 deterministic mode: inst
 export const VM_CLINT_MTIMECMP = VM_BASE + 0x100; // u64 × MAX_HARTS
 export const VM_CLINT_MSIP = VM_BASE + 0x140;     // u32 × MAX_HARTS
 export const VM_UART = VM_BASE + 0x200;           // NS16550A registers, see devices/uart.ts
+export const VM_PLIC = VM_BASE + 0x400;           // PLIC state, see devices/plic.ts (0x400 bytes)
+export const VM_SBI_STIMECMP = VM_BASE + 0x800;   // u64 × MAX_HARTS: the built-in SBI's supervisor timer (sbi.ts)
+export const VM_SBI = VM_BASE + 0x840;            // u32 1 when the core implements SBI for an S-mode kernel (direct boot)
 
 export const VM_MAGIC_VALUE: u32 = 0x314d5657; // "WVM1"
 
@@ -81,7 +85,8 @@ export const H_MSTATUS: usize = 0x240;
 export const H_MEDELEG: usize = 0x248;
 export const H_MIDELEG: usize = 0x250;
 export const H_MIE: usize = 0x258;
-export const H_MIP: usize = 0x260;      // software-writable bits; MTIP/MSIP/MEIP are merged in from devices
+export const H_MIP: usize = 0x260;      // software-writable bits (SSIP, STIP, SEIP) and the CLINT's MTIP/MSIP
+export const H_MIP_EXT: usize = 0x2f0;  // u64 interrupt lines driven by devices: PLIC MEIP/SEIP, the SBI timer's STIP
 export const H_MTVEC: usize = 0x268;
 export const H_MSCRATCH: usize = 0x270;
 export const H_MEPC: usize = 0x278;
@@ -187,6 +192,8 @@ export function memoryBytesNeeded(ramBytes: u64, romBytes: u64): u64 {
   return <u64>FRAME_POOL + (pages << 12) + tables;
 }
 
+/** The mip value the hart sees: software bits OR device lines (SEIP reads as the OR of both, §3.1.9). */
+@inline export function mipOf(h: usize): u64 { return load<u64>(h + H_MIP) | load<u64>(h + H_MIP_EXT); }
 @inline export function hartPtr(id: u32): usize { return HART_BASE + <usize>id * HART_STRIDE; }
 @inline export function tlbPtr(id: u32): usize { return TLB_BASE + <usize>id * TLB_STRIDE; }
 @inline export function bcPtr(id: u32): usize { return BC_BASE + <usize>id * BC_STRIDE; }

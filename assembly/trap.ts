@@ -1,6 +1,8 @@
 // Trap entry and return: exceptions and interrupts with medeleg/mideleg delegation, xRET (privileged spec §3.1.6-3.3, §4.1).
-import { H, requestBreak } from "./state";
-import { H_PC, H_PRIV, H_MSTATUS, H_MEDELEG, H_MIDELEG, H_MIE, H_MIP, H_MTVEC, H_MEPC, H_MCAUSE, H_MTVAL,
+import { H, requestBreak, requestStop } from "./state";
+import { VM_SBI, VM_FAULT_ADDR, VM_FAULT_CAUSE } from "./layout";
+import { STOP_FATAL } from "./stop";
+import { mipOf, H_PC, H_PRIV, H_MSTATUS, H_MEDELEG, H_MIDELEG, H_MIE, H_MTVEC, H_MEPC, H_MCAUSE, H_MTVAL,
   H_STVEC, H_SEPC, H_SCAUSE, H_STVAL, H_STAT_TRAPS, H_RES_VALID } from "./layout";
 import { PRV_M, PRV_S, PRV_U, CAUSE_INTERRUPT, MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_MPIE, MSTATUS_SPP,
   MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, IRQ_M_EXT, IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER } from "./riscv";
@@ -26,6 +28,12 @@ export function takeTrap(cause: u64, tval: u64): void {
     store<u32>(h + H_PRIV, PRV_S);
     store<u64>(h + H_PC, vector(load<u64>(h + H_STVEC), isInt, code));
   } else {
+    // Direct boot has no M-mode software: a trap that would enter M-mode cannot be handled.
+    if (load<u32>(VM_SBI) != 0) {
+      store<u64>(VM_FAULT_ADDR, pc);
+      store<u64>(VM_FAULT_CAUSE, cause);
+      requestStop(STOP_FATAL);
+    }
     store<u64>(h + H_MEPC, pc);
     store<u64>(h + H_MCAUSE, cause);
     store<u64>(h + H_MTVAL, tval);
@@ -59,7 +67,7 @@ export function takeTrap(cause: u64, tval: u64): void {
 /** Takes the highest-priority enabled pending interrupt, if any (§3.1.9). Returns true if one was taken. */
 export function checkInterrupts(): bool {
   const h = H;
-  const pending = load<u64>(h + H_MIP) & load<u64>(h + H_MIE);
+  const pending = mipOf(h) & load<u64>(h + H_MIE);
   if (pending == 0) return false;
   const prv = load<u32>(h + H_PRIV);
   const ms = load<u64>(h + H_MSTATUS);

@@ -69,8 +69,11 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
       case "halt": return finish(vm.exitStatus(), "exit");
       case "htif":
         throw new WasmvisorError(`guest made an unsupported HTIF request 0x${vm.htifValue().toString(16)}`, ExitCode.GUEST_ERROR);
-      case "fatal":
-        throw new WasmvisorError(`VM stopped on a fatal error at pc 0x${vm.pc.toString(16)}`, ExitCode.GUEST_ERROR);
+      case "fatal": {
+        const k = vm.core.k, dv = new DataView(vm.memory.buffer);
+        const pc = dv.getBigUint64(k.VM_FAULT_ADDR, true), cause = dv.getBigUint64(k.VM_FAULT_CAUSE, true);
+        throw new WasmvisorError(`the guest trapped into M-mode, which direct boot does not have (cause 0x${cause.toString(16)} at pc 0x${pc.toString(16)})`, ExitCode.GUEST_ERROR);
+      }
       case "wfi": {
         const ticks = vm.nextTimerTicks();
         if (ticks < 0) {

@@ -1,7 +1,7 @@
 // CLINT (SiFive core-local interruptor, as in QEMU virt): msip, mtimecmp and mtime per the ACLINT layout.
 import { VM_CLINT_MSIP, VM_CLINT_MTIMECMP, VM_NHARTS, VM_TIME_MODE, VM_TIME_OFFSET, VM_TIME_NOW,
-  TIME_MODE_INSNS, VM_INSNS_PER_TICK, VM_IDLE_INSNS, hartPtr, H_INSTRET, H_MIP } from "../layout";
-import { MIP_MSIP, MIP_MTIP } from "../riscv";
+  TIME_MODE_INSNS, VM_INSNS_PER_TICK, VM_IDLE_INSNS, hartPtr, H_INSTRET, H_MIP, H_MIP_EXT, VM_SBI, VM_SBI_STIMECMP } from "../layout";
+import { MIP_MSIP, MIP_MTIP, MIP_STIP } from "../riscv";
 import { hostNowTicks } from "../imports";
 import { requestBreak } from "../state";
 
@@ -38,12 +38,19 @@ export function clintUpdate(): void {
     if (now >= load<u64>(VM_CLINT_MTIMECMP + (<usize>i << 3))) mip |= MIP_MTIP;
     if (load<u32>(VM_CLINT_MSIP + (<usize>i << 2)) & 1) mip |= MIP_MSIP;
     store<u64>(h + H_MIP, mip);
+    // The built-in SBI's supervisor timer drives STIP directly (what firmware does by forwarding MTIP).
+    if (load<u32>(VM_SBI) != 0) {
+      let ext = load<u64>(h + H_MIP_EXT) & ~MIP_STIP;
+      if (now >= load<u64>(VM_SBI_STIMECMP + (<usize>i << 3))) ext |= MIP_STIP;
+      store<u64>(h + H_MIP_EXT, ext);
+    }
   }
 }
 
 export function clintReset(): void {
   for (let i: u32 = 0; i < 8; i++) {
     store<u64>(VM_CLINT_MTIMECMP + (<usize>i << 3), 0xffff_ffff_ffff_ffff);
+    store<u64>(VM_SBI_STIMECMP + (<usize>i << 3), 0xffff_ffff_ffff_ffff);
     store<u32>(VM_CLINT_MSIP + (<usize>i << 2), 0);
   }
 }

@@ -2,6 +2,9 @@
 import { VM_UART, CONSOLE_HEAD, CONSOLE_TAIL, CONSOLE_DATA, CONSOLE_SIZE } from "../layout";
 import { requestStop } from "../state";
 import { STOP_CONSOLE } from "../stop";
+import { plicSetLevel } from "./plic";
+
+export const UART_IRQ: u32 = 10; // PLIC source (QEMU virt)
 
 export const UART_BASE: u64 = 0x1000_0000;
 export const UART_SIZE: u64 = 0x100;
@@ -20,6 +23,10 @@ const LSR_DR: u32 = 0x01;    // data ready
 const LSR_THRE: u32 = 0x20;  // transmit holding register empty
 const LSR_TEMT: u32 = 0x40;  // transmitter empty
 const IIR_NO_INT: u32 = 0x01;
+const IIR_THRI: u32 = 0x02;       // transmitter holding register empty
+const IIR_RDI: u32 = 0x04;        // received data available
+const IER_ERBFI: u32 = 0x01;      // enable received-data interrupt
+const IER_ETBEI: u32 = 0x02;      // enable THR-empty interrupt
 const IIR_FIFO_ENABLED: u32 = 0xc0;
 
 // State in the VM block
@@ -30,6 +37,7 @@ const U_SCR = VM_UART + 3;
 const U_DLL = VM_UART + 4;
 const U_DLM = VM_UART + 5;
 const U_FCR = VM_UART + 6;
+const U_THRI = VM_UART + 7; // u8 1 while a THR-empty interrupt is pending (cleared by reading IIR or writing THR)
 export const UART_RX_HEAD = VM_UART + 8;  // u32 written by the host
 export const UART_RX_TAIL = VM_UART + 12; // u32 consumed by the core
 export const UART_RX_DATA = VM_UART + 16; // UART_RX_SIZE bytes
@@ -39,6 +47,27 @@ export function uartReset(): void {
   memory.fill(VM_UART, 0, 16);
   store<u8>(U_DLL, 1);
 }
+
+export function uartRxAvailable(): bool { return load<u32>(UART_RX_HEAD) != load<u32>(UART_RX_TAIL); }
+
+/** Takes the next received byte (the caller has checked uartRxAvailable). */
+export function uartTakeRx(): u32 {
+  const tail = load<u32>(UART_RX_TAIL);
+  const b = <u32>load<u8>(UART_RX_DATA + <usize>(tail & (UART_RX_SIZE - 1)));
+  store<u32>(UART_RX_TAIL, tail + 1);
+  return b;
+}
+
+/** The interrupt the UART reports in IIR, by priority (PC16550D Table 4): received data, then THR empty. */
+function pendingIir(): u32 {
+  const ier = <u32>load<u8>(U_IER);
+  if ((ier & IER_ERBFI) != 0 && uartRxAvailable()) return IIR_RDI;
+  if ((ier & IER_ETBEI) != 0 && load<u8>(U_THRI) != 0) return IIR_THRI;
+  return IIR_NO_INT;
+}
+
+/** Drives the UART's PLIC line from its state (called after register accesses and when input arrives). */
+export function uartUpdate(): void { plicSetLevel(UART_IRQ, pendingIir() != IIR_NO_INT); }
 
 /** Appends a byte to the console ring; asks the run loop to return to the host when the ring is nearly full. */
 export function consolePut(b: u32): void {
@@ -55,15 +84,16 @@ export function uartRead(off: u64): u32 {
   switch (<u32>off) {
     case <u32>UART_RBR_THR: {
       if (dlab) return load<u8>(U_DLL);
-      const head = load<u32>(UART_RX_HEAD);
-      const tail = load<u32>(UART_RX_TAIL);
-      if (head == tail) return 0;
-      const b = load<u8>(UART_RX_DATA + <usize>(tail & (UART_RX_SIZE - 1)));
-      store<u32>(UART_RX_TAIL, tail + 1);
+      const b = uartRxAvailable() ? uartTakeRx() : 0;
+      uartUpdate();
       return b;
     }
     case <u32>UART_IER: return dlab ? load<u8>(U_DLM) : load<u8>(U_IER);
-    case <u32>UART_IIR_FCR: return IIR_NO_INT | ((load<u8>(U_FCR) & 1) ? IIR_FIFO_ENABLED : 0);
+    case <u32>UART_IIR_FCR: {
+      const iir = pendingIir();
+      if (iir == IIR_THRI) { store<u8>(U_THRI, 0); uartUpdate(); } // reading IIR acknowledges THR empty
+      return iir | ((load<u8>(U_FCR) & 1) ? IIR_FIFO_ENABLED : 0);
+    }
     case <u32>UART_LCR: return load<u8>(U_LCR);
     case <u32>UART_MCR: return load<u8>(U_MCR);
     case <u32>UART_LSR: {
@@ -80,12 +110,20 @@ export function uartWrite(off: u64, val: u32): void {
   const dlab = (load<u8>(U_LCR) & LCR_DLAB) != 0;
   const b = <u8>val;
   switch (<u32>off) {
-    case <u32>UART_RBR_THR: if (dlab) store<u8>(U_DLL, b); else consolePut(b); break;
-    case <u32>UART_IER: if (dlab) store<u8>(U_DLM, b); else store<u8>(U_IER, b & 0x0f); break;
+    // Transmission is instantaneous: after a THR write the register is empty again at once.
+    case <u32>UART_RBR_THR: if (dlab) store<u8>(U_DLL, b); else { consolePut(b); store<u8>(U_THRI, 1); } break;
+    case <u32>UART_IER: {
+      if (dlab) { store<u8>(U_DLM, b); break; }
+      // Enabling the THR-empty interrupt while THR is empty raises it (as the 16550 and QEMU do).
+      if ((b & IER_ETBEI) != 0 && (load<u8>(U_IER) & IER_ETBEI) == 0) store<u8>(U_THRI, 1);
+      store<u8>(U_IER, b & 0x0f);
+      break;
+    }
     case <u32>UART_IIR_FCR: store<u8>(U_FCR, b); break;
     case <u32>UART_LCR: store<u8>(U_LCR, b); break;
     case <u32>UART_MCR: store<u8>(U_MCR, b & 0x1f); break;
     case <u32>UART_SCR: store<u8>(U_SCR, b); break;
     default: break;
   }
+  uartUpdate();
 }
