@@ -199,8 +199,8 @@ function writeMstatus(v: u64): void {
   nv = (nv & ~(R.MSTATUS_UXL | R.MSTATUS_SXL)) | R.MSTATUS_XL64;
   nv = (nv & R.MSTATUS_FS) == R.FS_DIRTY ? nv | R.MSTATUS_SD : nv & ~R.MSTATUS_SD;
   store<u64>(h + L.H_MSTATUS, nv);
-  // SUM and MXR change what the cached translations permit; MPRV/MPP change which bank data accesses use.
-  if (((old ^ nv) & (R.MSTATUS_SUM | R.MSTATUS_MXR)) != 0) tlbFlush();
+  // MXR changes what cached load translations permit; SUM, MPRV and MPP only change which bank is used.
+  if (((old ^ nv) & R.MSTATUS_MXR) != 0) tlbFlush();
   tlbSelect();
   requestBreak();
 }

@@ -11,7 +11,8 @@ import { dirtyClear, dirtyBytes, markDirty } from "./dirty";
 import { execute } from "./hart";
 import { checkInterrupts } from "./trap";
 import { clintReset, clintUpdate, mtimeNow } from "./devices/clint";
-import { uartReset, uartUpdate } from "./devices/uart";
+import { hostNowTicks } from "./imports";
+import { uartReset, uartUpdate, UART_RX_HEAD, UART_RX_TAIL, UART_RX_DATA, UART_RX_SIZE } from "./devices/uart";
 import { plicReset } from "./devices/plic";
 import { tlbFlush, tlbSelect, peekInsn16, translate } from "./mmu";
 import { clearExc } from "./state";
@@ -96,6 +97,7 @@ export function vm_init(nharts: u32, ramBase: f64, ramBytes: f64, timeMode: u32,
   store<u32>(L.VM_NHARTS, nharts);
   store<u32>(L.VM_TIME_MODE, timeMode);
   store<u32>(L.VM_INSNS_PER_TICK, insnsPerTick == 0 ? 1 : insnsPerTick);
+  store<f64>(L.VM_TIME_OFFSET, timeMode == L.TIME_MODE_HOST ? hostNowTicks() : 0); // mtime starts at 0, as on a fresh board
   framesInit(<u32>L.FRAME_POOL, memBytes >= 4294967296.0 ? 0xffff_f000 : <u32>memBytes);
   if (!gstageInit()) return -1;
   dirtyClear();
@@ -242,7 +244,13 @@ function skipIdle(): bool {
  * due (then MTIP is pending but masked in mie, and WFI ignores it). For the host's WFI sleep.
  */
 export function next_timer_ticks(): f64 {
-  const cmp = load<u64>(L.VM_CLINT_MTIMECMP + (<usize>load<u32>(H + L.H_HARTID) << 3));
+  const id = <usize>load<u32>(H + L.H_HARTID);
+  let cmp = load<u64>(L.VM_CLINT_MTIMECMP + (id << 3));
+  // With the built-in SBI the supervisor timer can wake the hart too (when STIE is enabled).
+  if (load<u32>(L.VM_SBI) != 0 && (load<u64>(H + L.H_MIE) & R.MIP_STIP) != 0) {
+    const s = load<u64>(L.VM_SBI_STIMECMP + (id << 3));
+    if (s < cmp) cmp = s;
+  }
   if (cmp == 0xffff_ffff_ffff_ffff) return -1;
   const now = mtimeNow();
   return cmp <= now ? -1 : <f64>(cmp - now);
@@ -316,3 +324,26 @@ export function vm_direct_boot(id: u32, entry: f64, dtb: f64): void {
   tlbFlush();
   tlbSelect();
 }
+
+/**
+ * Offers console input to the UART: copies up to len bytes from ptr into its receive FIFO and returns how many
+ * were taken (the rest must be offered again later). The receive interrupt follows at the next chunk.
+ */
+export function uart_input(ptr: u32, len: u32): u32 {
+  let n: u32 = 0;
+  while (n < len) {
+    const head = load<u32>(UART_RX_HEAD);
+    if (head - load<u32>(UART_RX_TAIL) >= UART_RX_SIZE) break;
+    store<u8>(UART_RX_DATA + <usize>(head & (UART_RX_SIZE - 1)), load<u8>(<usize>ptr + <usize>n));
+    store<u32>(UART_RX_HEAD, head + 1);
+    n++;
+  }
+  return n;
+}
+
+/** Scratch area the host may use to pass byte strings to uart_input (INPUT_SCRATCH_BYTES long). */
+export const INPUT_SCRATCH: u32 = <u32>L.INPUT_SCRATCH;
+export const INPUT_SCRATCH_BYTES: u32 = 256;
+
+/** Sets the goldfish RTC's wall-clock origin: Unix time in ns at mtime 0 (f64; the host passes Date.now()-based time). */
+export function vm_set_rtc_epoch(ns: f64): void { store<f64>(L.VM_RTC_EPOCH_NS, ns); }

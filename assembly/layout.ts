@@ -5,7 +5,7 @@
 //   0x0001_1000  console output ring, written by the UART, drained by the host  (CONSOLE_*)
 //   0x0001_2000  hart blocks, HART_STRIDE bytes each, MAX_HARTS of them           (HART_*)
 //   0x0002_0000  software TLBs, TLB_STRIDE bytes per hart                        (TLB_*)
-//   0x0007_0000  RVC expansion table (256 KiB)                                   (RVC_TABLE)
+//   0x0008_0000  RVC expansion table (256 KiB)                                   (RVC_TABLE)
 //   0x0010_0000  basic-block caches, BC_STRIDE bytes per hart                       (BC_*, BLOCK_*)
 //   0x0040_0000  code-page generations (4 MiB, sparse)                           (CODE_GEN)
 //   0x0080_0000  dirty-page bitmap (128 KiB)                                     (DIRTY_*)
@@ -46,6 +46,8 @@ export const VM_CLINT_MSIP = VM_BASE + 0x140;     // u32 × MAX_HARTS
 export const VM_UART = VM_BASE + 0x200;           // NS16550A registers, see devices/uart.ts
 export const VM_PLIC = VM_BASE + 0x400;           // PLIC state, see devices/plic.ts (0x400 bytes)
 export const VM_SBI_STIMECMP = VM_BASE + 0x800;   // u64 × MAX_HARTS: the built-in SBI's supervisor timer (sbi.ts)
+export const VM_RTC_EPOCH_NS = VM_BASE + 0x848;   // f64 Unix time in ns when mtime was 0 (goldfish RTC)
+export const VM_RTC_LATCH = VM_BASE + 0x850;      // u32 TIME_HIGH latched by a TIME_LOW read
 export const VM_SBI = VM_BASE + 0x840;            // u32 1 when the core implements SBI for an S-mode kernel (direct boot)
 
 export const VM_MAGIC_VALUE: u32 = 0x314d5657; // "WVM1"
@@ -64,6 +66,7 @@ export const CONSOLE_HEAD = CONSOLE_BASE + 0;  // u32 bytes written by the core 
 export const CONSOLE_TAIL = CONSOLE_BASE + 4;  // u32 bytes consumed by the host (monotonic)
 export const CONSOLE_DATA = CONSOLE_BASE + 64;
 export const CONSOLE_SIZE: u32 = 2048;         // power of two
+export const INPUT_SCRATCH: usize = CONSOLE_BASE + 0xe00; // 256 bytes: host → uart_input staging (per VM; the host's thread only)
 
 // ---- Hart blocks ----
 export const HART_BASE: usize = 0x1_2000;
@@ -106,7 +109,9 @@ export const H_SENVCFG: usize = 0x2e0;
 export const H_TSELECT: usize = 0x2e8;
 export const H_BLOCK_SCRATCH: usize = 0xf00; // one op (32 bytes) + its code copy (4 bytes)
 export const H_ARENA_TOP: usize = 0x494;   // u32 next free byte of this hart's block arena
-export const H_TLB_SUPER: usize = 0x498;   // u32 1 if some TLB entry came from a superpage (sfence by address must flush all)
+export const H_TLB_SUPER: usize = 0x498;   // u32 number of superpages recorded in H_SUPER_LIST; > SUPER_MAX: overflowed
+export const H_SUPER_LIST: usize = 0x500;  // SUPER_MAX × u64: base VA | log2(size) of superpages with TLB entries
+export const SUPER_MAX: u32 = 32;
 export const H_PMPADDR: usize = 0x400; // u64 × 16
 export const H_PMPCFG: usize = 0x480;  // 16 bytes: pmpcfg0 (entries 0-7) then pmpcfg2 (entries 8-15)
 export const H_PMP_ACTIVE: usize = 0x490; // u32 number of entries with A != OFF (0: PMP imposes nothing but the default rule)
@@ -124,19 +129,19 @@ export const H_STAT_MMIO: usize = 0x348;       // u64 device accesses
 export const H_STAT_INSNS: usize = H_INSTRET;
 
 // ---- Software TLBs ----
-// Per hart: 3 access types (fetch, load, store) × 3 privileges (U, S, M) banks of TLB_ENTRIES.
+// Per hart: 3 access types (fetch, load, store) × 4 privilege contexts (U, S, M, S with SUM) banks of TLB_ENTRIES.
 // Entry: u64 tag (the page's virtual address; all ones = invalid), u64 delta (ptr = va + delta).
 export const TLB_BASE: usize = 0x2_0000;
 export const TLB_ENTRIES: u32 = 256;
 export const TLB_ENTRY_BYTES: usize = 16;
 export const TLB_BANK_BYTES: usize = <usize>TLB_ENTRIES * TLB_ENTRY_BYTES;
-export const TLB_STRIDE: usize = TLB_BANK_BYTES * 9;
+export const TLB_STRIDE: usize = TLB_BANK_BYTES * 12; // banks: see mmu.ts
 export const TLB_INVALID: u64 = 0xffff_ffff_ffff_ffff;
 
 // ---- RVC expansion table ----
 // 65536 × u32: the 32-bit form of every 16-bit parcel, filled lazily (0 = not yet expanded, 1 = illegal).
 // A pure function of the parcel, so it is shared by all harts and never needs invalidation.
-export const RVC_TABLE: usize = 0x7_0000;
+export const RVC_TABLE: usize = 0x8_0000;
 export const RVC_TABLE_BYTES: usize = 0x4_0000;
 
 // ---- Basic-block caches (per hart) ----

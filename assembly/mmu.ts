@@ -3,7 +3,7 @@
 // for accesses the TLB cannot serve (misses, MMIO, page-crossing, HTIF).
 import { H, T, raise, excPending } from "./state";
 import {
-  H_PRIV, H_MSTATUS, H_SATP, H_TLB_FETCH, H_TLB_LOAD, H_TLB_STORE, H_STAT_WALKS, H_STAT_FLUSHES, H_STAT_TLB_MISSES, H_TLB_SUPER,
+  H_PRIV, H_MSTATUS, H_SATP, H_TLB_FETCH, H_TLB_LOAD, H_TLB_STORE, H_STAT_WALKS, H_STAT_FLUSHES, H_STAT_TLB_MISSES, H_TLB_SUPER, H_SUPER_LIST, SUPER_MAX,
   TLB_BANK_BYTES, TLB_ENTRIES, TLB_STRIDE,
 } from "./layout";
 import {
@@ -23,9 +23,12 @@ export const ACC_FETCH: u32 = 0;
 export const ACC_LOAD: u32 = 1;
 export const ACC_STORE: u32 = 2; // stores and AMOs
 
-// TLB banks: [access type][privilege U=0,S=1,M=2]
-@inline function bank(acc: u32, prv: u32): usize {
-  return T + (<usize>(acc * 3 + (prv == PRV_M ? 2 : prv))) * TLB_BANK_BYTES;
+// TLB banks: [access type][U=0, S=1, M=2, S with SUM=3]. S-mode data accesses with mstatus.SUM set get their own
+// bank, so the kernel toggling SUM around every user copy (Linux does) switches banks instead of flushing.
+export const TLB_BANKS: u32 = 12;
+@inline function bank(acc: u32, prv: u32, sum: bool): usize {
+  const idx: u32 = prv == PRV_M ? 2 : prv == PRV_S && sum ? 3 : prv;
+  return T + (<usize>(acc * 4 + idx)) * TLB_BANK_BYTES;
 }
 
 /** Privilege used for data accesses: MPRV makes M-mode loads and stores use MPP's (§3.1.6.3). */
@@ -40,9 +43,10 @@ export const ACC_STORE: u32 = 2; // stores and AMOs
 export function tlbSelect(): void {
   const prv = load<u32>(H + H_PRIV);
   const dprv = dataPriv();
-  store<u32>(H + H_TLB_FETCH, <u32>bank(ACC_FETCH, prv));
-  store<u32>(H + H_TLB_LOAD, <u32>bank(ACC_LOAD, dprv));
-  store<u32>(H + H_TLB_STORE, <u32>bank(ACC_STORE, dprv));
+  const sum = (load<u64>(H + H_MSTATUS) & MSTATUS_SUM) != 0;
+  store<u32>(H + H_TLB_FETCH, <u32>bank(ACC_FETCH, prv, false)); // SUM never lets S fetch from U pages
+  store<u32>(H + H_TLB_LOAD, <u32>bank(ACC_LOAD, dprv, sum));
+  store<u32>(H + H_TLB_STORE, <u32>bank(ACC_STORE, dprv, sum));
 }
 
 /** Invalidates every TLB entry of the current hart (sfence.vma, satp and mstatus changes). */
@@ -57,15 +61,38 @@ export function tlbFlush(): void {
   return acc == ACC_FETCH ? CAUSE_FETCH_ACCESS : acc == ACC_LOAD ? CAUSE_LOAD_ACCESS : CAUSE_STORE_ACCESS;
 }
 
+/** Remembers that TLB entries were made from the superpage containing va (level 1: 2 MiB, 2: 1 GiB, 3: 512 GiB). */
+function recordSuperpage(va: u64, level: i32): void {
+  const shift = 12 + 9 * <u64>level;
+  const key = ((va >> shift) << shift) | <u64>shift;
+  const n = load<u32>(H + H_TLB_SUPER);
+  const m = n < SUPER_MAX ? n : SUPER_MAX;
+  for (let i: u32 = 0; i < m; i++) if (load<u64>(H + H_SUPER_LIST + (<usize>i << 3)) == key) return;
+  if (n < SUPER_MAX) store<u64>(H + H_SUPER_LIST + (<usize>n << 3), key);
+  store<u32>(H + H_TLB_SUPER, n < SUPER_MAX ? n + 1 : SUPER_MAX + 1);
+}
+
+/** True if va lies in a superpage that TLB entries were made from (or the record overflowed). */
+function inRecordedSuperpage(va: u64): bool {
+  const n = load<u32>(H + H_TLB_SUPER);
+  if (n > SUPER_MAX) return true;
+  for (let i: u32 = 0; i < n; i++) {
+    const key = load<u64>(H + H_SUPER_LIST + (<usize>i << 3));
+    const shift = key & 63;
+    if ((va >> shift) == (key >> shift)) return true;
+  }
+  return false;
+}
+
 /**
- * sfence.vma with an address (§4.2.1): drops the entries for va's page from every bank. An entry derived from a
- * superpage covers other 4 KiB pages of the same leaf PTE, so while any exists the whole TLB is flushed instead.
+ * sfence.vma with an address (§4.2.1): drops the entries for va's page from every bank. If va lies in a superpage
+ * that entries were made from, its leaf PTE covers other 4 KiB pages too, so the whole TLB is flushed instead.
  */
 export function tlbFlushPage(va: u64): void {
-  if (load<u32>(H + H_TLB_SUPER) != 0) { tlbFlush(); return; }
+  if (inRecordedSuperpage(va)) { tlbFlush(); return; }
   const tag = va & ~<u64>0xfff;
   const idx = <usize>(<u32>(va >> 12) & (TLB_ENTRIES - 1)) << 4;
-  for (let b: usize = 0; b < 9; b++) {
+  for (let b: usize = 0; b < <usize>TLB_BANKS; b++) {
     const e = T + b * TLB_BANK_BYTES + idx;
     if (load<u64>(e) == tag) store<u64>(e, 0xffff_ffff_ffff_ffff);
   }
@@ -166,7 +193,7 @@ function fill(bankPtr: usize, va: u64, pa: u64, acc: u32, prv: u32): usize {
   if (!pmpCheck(pagePa, 4096, acc, prv) || (acc == ACC_STORE && isTohostPage(pagePa))) return p + <usize>(pa & 0xfff);
   const vpn = va >> 12;
   const e = bankPtr + (<usize>(<u32>vpn & (TLB_ENTRIES - 1)) << 4);
-  if (LAST_WALK_LEVEL > 0) store<u32>(H + H_TLB_SUPER, 1);
+  if (LAST_WALK_LEVEL > 0) recordSuperpage(va, LAST_WALK_LEVEL);
   store<u64>(e, vpn << 12); // tag: the page's virtual address (see tlbPtr in hart.ts)
   store<u64>(e, <u64>p - (vpn << 12), 8);
   LAST_FILL_CACHED = true;

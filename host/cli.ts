@@ -9,12 +9,21 @@ import { runToExit, type RunResult } from "./runner.js";
 import { packageRoot } from "./core-module.js";
 import { join } from "node:path";
 import { formatSignature } from "./signature.js";
+import { buildFdt, defaultVirtConfig } from "./fdt.js";
+import { parseLinuxImage, layoutBoot, type LinuxImage } from "./linux.js";
+import { InputQueue } from "./runner.js";
 
 const USAGE = `usage: wasmvisor run [options] <image>
+       wasmvisor run [options] --kernel <Image|ELF> [--initrd FILE] [--append ARGS]
 
-Boots <image> (an ELF64 RISC-V executable, or a raw binary) on one RV64GC hart and runs it until it powers off.
+Boots <image> (an ELF64 RISC-V executable, or a raw binary) on one RV64GC hart in M-mode and runs it until it
+powers off. With --kernel, boots an S-mode kernel directly: the hypervisor provides SBI and the device tree.
+Console input: stdin (a terminal is put in raw mode; Ctrl-A X quits).
 
 options:
+  --kernel FILE              S-mode kernel: a RISC-V Linux Image (e.g. Debian's vmlinuz) or an ELF
+  --initrd FILE              initial ramdisk for --kernel
+  --append ARGS              kernel command line for --kernel (default "console=ttyS0")
   --mem SIZE                 guest RAM, e.g. 128M, 1G (default 128M)
   --load-addr ADDR           where a raw binary is loaded and started (default 0x80000000)
   --htif                     riscv-tests protocol: pass/fail through the ELF's tohost symbol
@@ -50,6 +59,76 @@ function parseNumber(s: string, flag: string): number {
   return n;
 }
 
+function readInput(path: string): Uint8Array {
+  try { return readFileSync(path); } catch (e) {
+    throw new WasmvisorError(`${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+}
+
+/** Direct boot: kernel, initrd and device tree placed per the Linux boot protocol; the core serves SBI. */
+function bootKernel(vm: Vm, kernel: Uint8Array, name: string, initrd: Uint8Array | undefined, bootargs: string): void {
+  let entry: bigint;
+  let image: LinuxImage;
+  if (isElf(kernel)) {
+    const e = vm.loadElf(kernel, name);
+    entry = e.entry;
+    const end = e.segments.reduce((m, s) => (s.paddr + s.memsz > m ? s.paddr + s.memsz : m), 0n);
+    image = { textOffset: 0n, imageSize: end - vm.ramBase, version: 0 };
+  } else {
+    image = parseLinuxImage(kernel, name);
+    entry = vm.ramBase + image.textOffset;
+    vm.checkRam(entry, Number(image.imageSize), `${name}: kernel at`);
+    vm.writePhys(entry, kernel);
+  }
+  const cfg = defaultVirtConfig(vm.ramBase, BigInt(vm.memBytes), 1);
+  cfg.bootargs = bootargs;
+  delete cfg.virtio; // virtio-mmio devices come with their own issue: advertise only what exists
+  // Size the tree with a placeholder initrd range first, then place everything and build it for real.
+  const probeDtb = buildFdt({ ...cfg, initrd: initrd ? { start: vm.ramBase, end: vm.ramBase + 1n } : undefined });
+  const layout = layoutBoot(vm.ramBase, BigInt(vm.memBytes), image, initrd?.length, probeDtb.length);
+  if (initrd && layout.initrd) {
+    vm.writePhys(layout.initrd.start, initrd, `${name}: initrd at`);
+    cfg.initrd = layout.initrd;
+  }
+  vm.writePhys(layout.dtb, buildFdt(cfg), "device tree at");
+  vm.core.fn.vm_direct_boot(0, Number(entry), Number(layout.dtb));
+}
+
+/**
+ * Feeds stdin to the guest's console. A terminal is switched to raw mode (keys go to the guest as typed) and
+ * Ctrl-A X quits, as in QEMU; a pipe or file is passed through until its end. Returns a function that detaches.
+ */
+function attachConsole(input: InputQueue): () => void {
+  const stdin = process.stdin;
+  const tty = stdin.isTTY === true;
+  let ctrlA = false;
+  const onData = (d: Buffer) => {
+    if (!tty) { input.push(new Uint8Array(d)); return; }
+    const out: number[] = [];
+    for (const b of d) {
+      if (ctrlA) {
+        ctrlA = false;
+        if (b === 0x78 || b === 0x58) { process.stderr.write("\r\nwasmvisor: terminated (Ctrl-A X)\r\n"); process.exit(0); }
+        if (b !== 0x01) out.push(0x01);
+      } else if (b === 0x01) { ctrlA = true; continue; }
+      out.push(b);
+    }
+    input.push(new Uint8Array(out));
+  };
+  const onEnd = () => input.end();
+  if (tty) stdin.setRawMode(true);
+  stdin.on("data", onData);
+  stdin.on("end", onEnd);
+  stdin.on("error", onEnd);
+  return () => {
+    stdin.off("data", onData);
+    stdin.off("end", onEnd);
+    if (tty) stdin.setRawMode(false);
+    stdin.pause();
+    stdin.unref?.();
+  };
+}
+
 /** Atomic file write: temp file, fsync, rename. */
 function writeFileAtomic(path: string, data: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -69,6 +148,7 @@ async function cmdRun(argv: string[]): Promise<number> {
         signature: { type: "string" }, "signature-granularity": { type: "string" },
         trace: { type: "boolean" }, "trace-file": { type: "string" }, timeout: { type: "string" },
         "max-insns": { type: "string" }, deterministic: { type: "boolean" }, stats: { type: "boolean" },
+        kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -77,21 +157,24 @@ async function cmdRun(argv: string[]): Promise<number> {
   }
   const o = parsed.values;
   if (o.help) { process.stdout.write(USAGE + "\n"); return ExitCode.OK; }
-  if (parsed.positionals.length !== 1) throw new WasmvisorError("run: expected exactly one image (see wasmvisor --help)");
-  const path = parsed.positionals[0];
+  const kernelMode = o.kernel !== undefined;
+  if (!kernelMode && parsed.positionals.length !== 1) throw new WasmvisorError("run: expected exactly one image (see wasmvisor --help)");
+  if (kernelMode && parsed.positionals.length !== 0) throw new WasmvisorError("run: give either an image or --kernel, not both");
+  if (!kernelMode && (o.initrd !== undefined || o.append !== undefined)) throw new WasmvisorError("--initrd and --append need --kernel");
+  const path = kernelMode ? o.kernel! : parsed.positionals[0];
   const memBytes = o.mem !== undefined ? parseSize(o.mem) : DEFAULT_MEM_BYTES;
   const gran = o["signature-granularity"] !== undefined ? parseNumber(o["signature-granularity"], "--signature-granularity") : 4;
   if (![4, 8, 16].includes(gran)) throw new WasmvisorError("--signature-granularity must be 4, 8 or 16");
   const timeoutMs = o.timeout !== undefined ? parseNumber(o.timeout, "--timeout") * 1000 : undefined;
   const maxInsns = o["max-insns"] !== undefined ? BigInt(Math.floor(parseNumber(o["max-insns"], "--max-insns"))) : undefined;
 
-  let buf: Uint8Array;
-  try { buf = readFileSync(path); } catch (e) {
-    throw new WasmvisorError(`${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
-  }
+  const buf = readInput(path);
   const vm = Vm.create({ memBytes, deterministic: !!o.deterministic });
   let img: ElfImage | undefined;
-  if (isElf(buf)) {
+  if (kernelMode) {
+    if (o["load-addr"] !== undefined) throw new WasmvisorError("--load-addr does not apply to --kernel");
+    bootKernel(vm, buf, path, o.initrd !== undefined ? readInput(o.initrd) : undefined, o.append ?? "console=ttyS0");
+  } else if (isElf(buf)) {
     if (o["load-addr"] !== undefined) throw new WasmvisorError("--load-addr applies to raw binaries, not ELF images");
     img = vm.loadElf(buf, path);
   } else {
@@ -115,13 +198,16 @@ async function cmdRun(argv: string[]): Promise<number> {
   } else if (o.trace) {
     traceOut = (l) => writeSync(2, l + "\n");
   }
+  const input = new InputQueue();
+  const detach = attachConsole(input);
   let result: RunResult;
   try {
     result = await runToExit(vm, {
-      timeoutMs, maxInsns, trace: traceOut,
+      timeoutMs, maxInsns, trace: traceOut, input,
       onConsole: (b) => { writeSync(1, b); },
     });
   } finally {
+    detach();
     if (traceFd !== undefined) closeSync(traceFd);
   }
   if (sigRange) writeFileAtomic(o.signature!, formatSignature(vm.readPhys(sigRange[0], Number(sigRange[1] - sigRange[0])), gran));

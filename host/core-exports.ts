@@ -20,6 +20,8 @@ export interface CoreFunctions {
   dirty_clear(): void;
   translate_probe(vaLo: number, vaHi: number, acc: number, prv: number): number;
   vm_direct_boot(id: number, entry: number, dtb: number): void;
+  uart_input(ptr: number, len: number): number;
+  vm_set_rtc_epoch(ns: number): void;
 }
 
 /** Exported constants (offsets into the VM's memory and enum values), defined once in the core. */
@@ -29,7 +31,7 @@ export const CORE_CONSTANTS = [
   "HART_MCAUSE", "HART_MEPC", "HART_MTVAL", "HART_SCAUSE", "HART_SEPC", "HART_STVAL", "HART_SATP",
   "HART_STAT_MEM_ACCESSES", "HART_STAT_TLB_MISSES", "HART_STAT_WALKS", "HART_STAT_FLUSHES", "HART_STAT_TRAPS", "HART_STAT_MMIO",
   "VM_EXIT_KIND", "VM_EXIT_CODE", "VM_HTIF_VALUE", "VM_FAULT_ADDR", "VM_FAULT_CAUSE",
-  "CONSOLE_HEAD", "CONSOLE_TAIL", "CONSOLE_DATA", "CONSOLE_SIZE",
+  "CONSOLE_HEAD", "CONSOLE_TAIL", "CONSOLE_DATA", "CONSOLE_SIZE", "INPUT_SCRATCH", "INPUT_SCRATCH_BYTES",
   "STOP_BUDGET", "STOP_HALT", "STOP_WFI", "STOP_CONSOLE", "STOP_HTIF", "STOP_FATAL",
   "EXIT_KIND_NONE", "EXIT_KIND_POWEROFF", "EXIT_KIND_RESET", "EXIT_KIND_HTIF",
   "TIME_MODE_HOST", "TIME_MODE_INSNS",
@@ -37,7 +39,7 @@ export const CORE_CONSTANTS = [
 
 export const CORE_FUNCTIONS = [
   "vm_init", "hart_reset", "hart_select", "set_htif", "run", "next_timer_ticks", "insn_at_pc", "tlb_flush", "expand_c", "gpa_written",
-  "memory_bytes_needed", "vm_set_rom", "gpa_ptr", "frames_used", "dirty_bytes", "dirty_clear", "translate_probe", "vm_direct_boot",
+  "memory_bytes_needed", "vm_set_rom", "gpa_ptr", "frames_used", "dirty_bytes", "dirty_clear", "translate_probe", "vm_direct_boot", "uart_input", "vm_set_rtc_epoch",
 ] as const;
 
 /** Every export the core may have: its functions, constants, AssemblyScript's start function, and the (imported,

@@ -4,7 +4,28 @@ import { TIMEBASE_HZ } from "./core-imports.js";
 import type { ExitStatus, Vm } from "./vm.js";
 import { traceStep } from "./trace.js";
 
+/** Console input waiting for the guest: bytes are handed to its UART as its FIFO drains. */
+export class InputQueue {
+  private chunks: Uint8Array[] = [];
+  private ended = false;
+  push(b: Uint8Array): void { if (b.length) this.chunks.push(b); }
+  end(): void { this.ended = true; }
+  /** True while more input may arrive or some is still queued. */
+  get live(): boolean { return !this.ended || this.chunks.length > 0; }
+  get pending(): boolean { return this.chunks.length > 0; }
+  /** Gives as much as the VM takes. */
+  deliver(vm: Vm): void {
+    while (this.chunks.length) {
+      const c = this.chunks[0];
+      const n = vm.input(c);
+      if (n === c.length) this.chunks.shift(); else { this.chunks[0] = c.subarray(n); return; }
+    }
+  }
+}
+
 export interface RunOptions {
+  /** Console input for the guest. */
+  input?: InputQueue;
   /** Wall-clock limit in milliseconds. */
   timeoutMs?: number;
   /** Retired-instruction limit. */
@@ -47,6 +68,7 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
       if (left <= 0n) return finish(null, "max-insns");
       if (left < BigInt(budget)) budget = Number(left);
     }
+    opts.input?.deliver(vm);
     let stop: ReturnType<Vm["run"]>;
     if (opts.trace) {
       stop = "budget";
@@ -76,11 +98,14 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
       }
       case "wfi": {
         const ticks = vm.nextTimerTicks();
-        if (ticks < 0) {
+        if (ticks < 0 && !opts.input?.live) {
           throw new WasmvisorError(`guest waits for an interrupt that cannot arrive (WFI with no timer that can wake it) at pc 0x${vm.pc.toString(16)}`, ExitCode.GUEST_ERROR);
         }
-        const ms = Math.min(ticks / (TIMEBASE_HZ / 1000), deadline - performance.now(), 50);
+        if (opts.input?.pending) break; // input is waiting: deliver it at once
+        const ms = Math.min(ticks < 0 ? 50 : ticks / (TIMEBASE_HZ / 1000), deadline - performance.now(), 20);
         if (ms > 0) Atomics.wait(sleepView, 0, 0, ms);
+        // Let input events in (stdin is read by the event loop).
+        if (opts.input?.live) { lastYield = performance.now(); await new Promise((r) => setImmediate(r)); }
         break;
       }
       default: break;

@@ -84,6 +84,8 @@ export class Vm {
     const mode = opts.deterministic ? core.k.TIME_MODE_INSNS : core.k.TIME_MODE_HOST;
     const rc = core.fn.vm_init(1, Number(ramBase), memBytes, mode, opts.insnsPerTick ?? 10, Number(ramBase));
     if (rc !== 0) throw new WasmvisorError("core refused the VM configuration", ExitCode.INTERNAL);
+    // The RTC reads wall-clock time; a deterministic VM starts at a fixed date so runs stay reproducible.
+    core.fn.vm_set_rtc_epoch(opts.deterministic ? 1.7e18 : Date.now() * 1e6);
     return vm;
   }
 
@@ -232,6 +234,20 @@ export class Vm {
     if (kind === k.EXIT_KIND_HTIF) return { kind: "htif", code };
     if (kind === k.EXIT_KIND_RESET) return { kind: "reset", code };
     return { kind: "poweroff", code };
+  }
+
+  /** Offers console input to the guest's UART; returns how many bytes it took (its FIFO holds 256). */
+  input(bytes: Uint8Array): number {
+    const k = this.core.k;
+    let taken = 0;
+    while (taken < bytes.length) {
+      const n = Math.min(bytes.length - taken, k.INPUT_SCRATCH_BYTES);
+      this.u8.set(bytes.subarray(taken, taken + n), k.INPUT_SCRATCH);
+      const t = this.core.fn.uart_input(k.INPUT_SCRATCH, n);
+      taken += t;
+      if (t < n) break;
+    }
+    return taken;
   }
 
   htifValue(): bigint { return this.dv.getBigUint64(this.core.k.VM_HTIF_VALUE, true); }

@@ -201,3 +201,136 @@ export function describeGuestRun(name: string, r: GuestRun): string {
   if (!r.ok) return `${name}: threw ${r.error}\nconsole:\n${con}`;
   return `${name}: ${r.reason}, exit ${JSON.stringify(r.exit)}, ${r.instret} instructions in ${r.wallMs?.toFixed(0)} ms; console:\n${con}`;
 }
+
+// ---- A tiny RV64 assembler for hand-made guests (test/mmu.test.ts, test/gstage.test.ts) ----
+// Emits 32-bit words; labels are resolved at the end (branches and jal). `li` materializes any 64-bit constant.
+
+export const REG = { zero: 0, ra: 1, sp: 2, t0: 5, t1: 6, t2: 7, s0: 8, s1: 9, a0: 10, a1: 11, a2: 12, a3: 13, a4: 14, a5: 15, t3: 28, t4: 29, t5: 30, t6: 31 } as const;
+
+const sext12 = (v: bigint): bigint => BigInt.asIntN(12, v);
+
+export class Asm {
+  readonly words: number[] = [];
+  private labels = new Map<string, number>();
+  private fixups: { at: number; label: string; kind: "b" | "j" }[] = [];
+
+  /** Byte offset of the next instruction. */
+  get here(): number { return this.words.length * 4; }
+  label(name: string): this { this.labels.set(name, this.here); return this; }
+  addr(name: string): number { const a = this.labels.get(name); if (a === undefined) throw new Error(`no label ${name}`); return a; }
+  word(w: number): this { this.words.push(w >>> 0); return this; }
+  /** Pads with nops up to byte offset `off`. */
+  org(off: number): this { if (off < this.here) throw new Error(`org ${off}: already at ${this.here}`); while (this.here < off) this.addi(0, 0, 0); return this; }
+
+  private r(f7: number, rs2: number, rs1: number, f3: number, rd: number, op: number) { return this.word((f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op); }
+  private i(imm: number, rs1: number, f3: number, rd: number, op: number) { return this.word(((imm & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op); }
+  private s(imm: number, rs2: number, rs1: number, f3: number, op: number) {
+    return this.word((((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 31) << 7) | op);
+  }
+
+  lui(rd: number, imm20: number) { return this.word(((imm20 & 0xfffff) << 12) | (rd << 7) | 0x37); }
+  addi(rd: number, rs1: number, imm: number) { return this.i(imm, rs1, 0, rd, 0x13); }
+  addiw(rd: number, rs1: number, imm: number) { return this.i(imm, rs1, 0, rd, 0x1b); }
+  slli(rd: number, rs1: number, sh: number) { return this.i(sh & 63, rs1, 1, rd, 0x13); }
+  add(rd: number, rs1: number, rs2: number) { return this.r(0, rs2, rs1, 0, rd, 0x33); }
+  mv(rd: number, rs: number) { return this.addi(rd, rs, 0); }
+  /** Any 64-bit constant (the usual lui/addiw/slli/addi expansion). */
+  li(rd: number, value: bigint | number): this {
+    const v = BigInt.asIntN(64, BigInt(value));
+    if (v >= -2048n && v < 2048n) return this.addi(rd, 0, Number(v));
+    const lo = sext12(v);
+    if (v >= -(1n << 31n) && v < (1n << 31n)) {
+      this.lui(rd, Number(((v - lo) >> 12n) & 0xfffffn));
+      return lo !== 0n ? this.addiw(rd, rd, Number(lo)) : this;
+    }
+    let hi = (v - lo) >> 12n;
+    let shift = 12;
+    while ((hi & 1n) === 0n) { hi >>= 1n; shift++; }
+    this.li(rd, hi).slli(rd, rd, shift);
+    return lo !== 0n ? this.addi(rd, rd, Number(lo)) : this;
+  }
+  lb(rd: number, rs1: number, imm = 0) { return this.i(imm, rs1, 0, rd, 0x03); }
+  lw(rd: number, rs1: number, imm = 0) { return this.i(imm, rs1, 2, rd, 0x03); }
+  ld(rd: number, rs1: number, imm = 0) { return this.i(imm, rs1, 3, rd, 0x03); }
+  sb(rs2: number, rs1: number, imm = 0) { return this.s(imm, rs2, rs1, 0, 0x23); }
+  sw(rs2: number, rs1: number, imm = 0) { return this.s(imm, rs2, rs1, 2, 0x23); }
+  sd(rs2: number, rs1: number, imm = 0) { return this.s(imm, rs2, rs1, 3, 0x23); }
+  fld(frd: number, rs1: number, imm = 0) { return this.i(imm, rs1, 3, frd, 0x07); }
+  fsd(frs2: number, rs1: number, imm = 0) { return this.s(imm, frs2, rs1, 3, 0x27); }
+  fsw(frs2: number, rs1: number, imm = 0) { return this.s(imm, frs2, rs1, 2, 0x27); }
+  fmvDX(frd: number, rs1: number) { return this.r(0x79, 0, rs1, 0, frd, 0x53); }
+  /** funct5: 0 amoadd, 1 amoswap, 2 lr, 3 sc, 8 amoor …; width 2 = .w, 3 = .d. */
+  amo(f5: number, width: number, rd: number, rs1: number, rs2: number) { return this.r(f5 << 2, rs2, rs1, width, rd, 0x2f); }
+  amoaddW(rd: number, rs2: number, rs1: number) { return this.amo(0x00, 2, rd, rs1, rs2); }
+  amoswapD(rd: number, rs2: number, rs1: number) { return this.amo(0x01, 3, rd, rs1, rs2); }
+  lrD(rd: number, rs1: number) { return this.amo(0x02, 3, rd, rs1, 0); }
+  scD(rd: number, rs2: number, rs1: number) { return this.amo(0x03, 3, rd, rs1, rs2); }
+  csrrw(rd: number, csr: number, rs1: number) { return this.i(csr, rs1, 1, rd, 0x73); }
+  csrrs(rd: number, csr: number, rs1: number) { return this.i(csr, rs1, 2, rd, 0x73); }
+  csrw(csr: number, rs1: number) { return this.csrrw(0, csr, rs1); }
+  csrr(rd: number, csr: number) { return this.csrrs(rd, csr, 0); }
+  csrs(csr: number, rs1: number) { return this.csrrs(0, csr, rs1); }
+  csrc(csr: number, rs1: number) { return this.i(csr, rs1, 3, 0, 0x73); }
+  ecall() { return this.word(0x00000073); }
+  mret() { return this.word(0x30200073); }
+  sret() { return this.word(0x10200073); }
+  fenceI() { return this.word(0x0000100f); }
+  sfenceVma(rs1 = 0, rs2 = 0) { return this.word((0x09 << 25) | (rs2 << 20) | (rs1 << 15) | 0x73); }
+  jalr(rd: number, rs1: number, imm = 0) { return this.i(imm, rs1, 0, rd, 0x67); }
+  ret() { return this.jalr(0, REG.ra, 0); }
+  jal(rd: number, label: string) { this.fixups.push({ at: this.words.length, label, kind: "j" }); return this.word((rd << 7) | 0x6f); }
+  j(label: string) { return this.jal(0, label); }
+  private br(f3: number, rs1: number, rs2: number, label: string) {
+    this.fixups.push({ at: this.words.length, label, kind: "b" });
+    return this.word((rs2 << 20) | (rs1 << 15) | (f3 << 12) | 0x63);
+  }
+  beq(rs1: number, rs2: number, label: string) { return this.br(0, rs1, rs2, label); }
+  bne(rs1: number, rs2: number, label: string) { return this.br(1, rs1, rs2, label); }
+  bltu(rs1: number, rs2: number, label: string) { return this.br(6, rs1, rs2, label); }
+  /** jal x0, 0: a branch to itself. */
+  spin() { return this.word(0x0000006f); }
+  /** Powers the VM off through the SiFive test device at 0x10_0000 (run() stops with "halt"); clobbers t5, t6. */
+  halt() { return this.li(REG.t6, 0x10_0000).li(REG.t5, 0x5555).sw(REG.t5, REG.t6, 0).spin(); }
+
+  /** The program's bytes, labels resolved. */
+  bytes(): Uint8Array {
+    for (const f of this.fixups) {
+      const off = this.addr(f.label) - f.at * 4;
+      let w = this.words[f.at];
+      if (f.kind === "j") {
+        w |= (((off >> 20) & 1) << 31) | (((off >> 1) & 0x3ff) << 21) | (((off >> 11) & 1) << 20) | (((off >> 12) & 0xff) << 12);
+      } else {
+        w |= (((off >> 12) & 1) << 31) | (((off >> 5) & 0x3f) << 25) | (((off >> 1) & 0xf) << 8) | (((off >> 11) & 1) << 7);
+      }
+      this.words[f.at] = w >>> 0;
+    }
+    this.fixups = [];
+    return words(this.words);
+  }
+}
+
+export const CSR = { sstatus: 0x100, satp: 0x180, mstatus: 0x300, mtvec: 0x305, mepc: 0x341, pmpcfg0: 0x3a0, pmpaddr0: 0x3b0 } as const;
+
+/**
+ * A guest for RAM base `base`: `j main`; a trap handler at base+4 (halts, or skips the faulting 4-byte instruction);
+ * main sets mtvec and runs `body`, then halts. mcause/mepc/mtval tell whether and where it trapped.
+ */
+export function program(base: bigint, body: (a: Asm) => void, onTrap: "halt" | "skip" = "halt"): Asm {
+  const a = new Asm();
+  a.j("main");
+  a.label("trap");
+  if (onTrap === "halt") a.halt();
+  else a.csrr(REG.t6, CSR.mepc).addi(REG.t6, REG.t6, 4).csrw(CSR.mepc, REG.t6).mret();
+  a.label("main").li(REG.t0, base + 4n).csrw(CSR.mtvec, REG.t0);
+  body(a);
+  a.label("end").halt();
+  return a;
+}
+
+/** M-mode code that opens PMP to S/U (entry 0: NAPOT over everything, RWX), installs satp and mrets to S at `entry`. */
+export function enterS(a: Asm, satp: bigint, entry: bigint): Asm {
+  a.li(REG.t0, -1).csrw(CSR.pmpaddr0, REG.t0).li(REG.t0, 0x1f).csrw(CSR.pmpcfg0, REG.t0);
+  a.li(REG.t0, satp).csrw(CSR.satp, REG.t0);
+  a.li(REG.t0, 1n << 11n).csrs(CSR.mstatus, REG.t0); // MPP = S
+  return a.li(REG.t0, entry).csrw(CSR.mepc, REG.t0).mret();
+}
