@@ -1,0 +1,67 @@
+// Boots Debian's riscv64 Linux kernel (fetched by guests/fetch-images.sh into a cache outside the repo) with a
+// busybox initramfs by the direct path: the core is the SBI, the host writes the device tree. Commands go in on
+// the console (stdin) once /init is up; the guest powers off and wasmvisor exits with its code.
+import { describe, it, expect } from "vitest";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { homedir } from "node:os";
+import { CLI } from "./helpers";
+
+const IMAGES = process.env.WASMVISOR_IMAGES ?? join(homedir(), ".cache", "wasmvisor", "images");
+
+/** name → path from the fetch script's manifest, or null when the images were never fetched. */
+function images(): Record<string, string> | null {
+  const manifest = join(IMAGES, "manifest");
+  if (!existsSync(manifest)) return null;
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(manifest, "utf8").split("\n")) {
+    const m = /^(\w+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]] = m[2].startsWith("/") ? m[2] : join(IMAGES, m[2]);
+  }
+  return out.kernel && out.initramfs && existsSync(out.kernel) && existsSync(out.initramfs) ? out : null;
+}
+
+const img = images();
+if (!img) console.warn(`linux.test: SKIPPED — no Debian images in ${IMAGES}; run guests/fetch-images.sh (CI does)`);
+
+interface Session { code: number | null; out: string; err: string }
+
+/** Runs the CLI, waits for `ready` on the console, then types each command after the previous prompt. */
+function boot(args: string[], commands: string[], timeoutMs: number): Promise<Session> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, "run", ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "", err = "", sent = 0, booted = false;
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const next = () => {
+      if (sent < commands.length) { child.stdin.write(commands[sent++] + "\n"); }
+    };
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString("latin1");
+      if (!booted && out.includes("wasmvisor-init: up")) { booted = true; setTimeout(next, 300); return; }
+      // The shell prints a prompt ("# ") when it is ready for the next command.
+      if (booted && /# (\x1b\[6n)?$/.test(out)) next();
+    });
+    child.stderr.on("data", (d: Buffer) => { err += d.toString(); });
+    child.on("close", (code) => { clearTimeout(timer); resolve({ code, out, err }); });
+  });
+}
+
+describe.skipIf(!img)("Debian Linux, direct boot", () => {
+  it("boots to a busybox shell, runs commands and powers off with exit code 0", async () => {
+    const s = await boot(
+      ["--mem", "512M", "--timeout", "240", "--kernel", img!.kernel, "--initrd", img!.initramfs,
+        "--append", "console=ttyS0 cryptomgr.notests=1"],
+      ["uname -a", "cat /proc/cpuinfo", "for i in 1 2 3; do echo loop-$i; done", "poweroff -f"],
+      300_000);
+    const ctx = `exit ${s.code}\nstderr: ${s.err}\nconsole tail:\n${s.out.slice(-3000)}`;
+    expect(s.out, ctx).toContain("Linux version");
+    expect(s.out, ctx).toContain("wasmvisor-init: up");
+    expect(s.out, ctx).toMatch(/Linux \S* \S+ #1 SMP .* riscv64 GNU\/Linux/);   // uname -a
+    expect(s.out, ctx).toMatch(/isa\s*: rv64imafdc/);                         // /proc/cpuinfo
+    expect(s.out, ctx).toMatch(/mmu\s*: sv48/);
+    expect(s.out, ctx).toContain("loop-1\r\nloop-2\r\nloop-3");
+    expect(s.out, ctx).toContain("reboot: Power down");
+    expect(s.code, ctx).toBe(0);
+  }, 320_000);
+});
