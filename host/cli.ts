@@ -10,7 +10,7 @@ import { packageRoot } from "./core-module.js";
 import { join } from "node:path";
 import { formatSignature } from "./signature.js";
 import { buildFdt, defaultVirtConfig } from "./fdt.js";
-import { parseLinuxImage, layoutBoot, type LinuxImage } from "./linux.js";
+import { parseLinuxImage, isLinuxImage, layoutBoot, type LinuxImage } from "./linux.js";
 import { InputQueue } from "./runner.js";
 
 const USAGE = `usage: wasmvisor run [options] <image>
@@ -24,6 +24,9 @@ options:
   --kernel FILE              S-mode kernel: a RISC-V Linux Image (e.g. Debian's vmlinuz) or an ELF
   --initrd FILE              initial ramdisk for --kernel
   --append ARGS              kernel command line for --kernel (default "console=ttyS0")
+  --bios FILE|none           M-mode firmware (e.g. OpenSBI fw_dynamic.bin) started at the reset vector, with the
+                             --kernel image (or raw payload) at RAM + 2 MiB as its next stage; none (default):
+                             direct boot, the hypervisor is the SBI
   --mem SIZE                 guest RAM, e.g. 128M, 1G (default 128M)
   --load-addr ADDR           where a raw binary is loaded and started (default 0x80000000)
   --htif                     riscv-tests protocol: pass/fail through the ELF's tohost symbol
@@ -65,20 +68,36 @@ function readInput(path: string): Uint8Array {
   }
 }
 
-/** Direct boot: kernel, initrd and device tree placed per the Linux boot protocol; the core serves SBI. */
-function bootKernel(vm: Vm, kernel: Uint8Array, name: string, initrd: Uint8Array | undefined, bootargs: string): void {
+/**
+ * Boots a kernel. Direct (no firmware): the core serves SBI and the kernel starts in S-mode with a0 = hart id,
+ * a1 = device tree. Firmware path: the firmware is loaded at the start of RAM and started in M-mode from the
+ * reset vector (a boot ROM at 0x1000 as QEMU virt has), which passes a0 = hart id, a1 = device tree and
+ * a2 = OpenSBI's fw_dynamic_info naming the kernel (at RAM + 2 MiB) as the next stage, in S-mode.
+ */
+function bootKernel(vm: Vm, kernel: Uint8Array, name: string, initrd: Uint8Array | undefined, bootargs: string,
+  firmware?: Uint8Array, firmwareName?: string): void {
   let entry: bigint;
   let image: LinuxImage;
+  if (firmware) {
+    if (isElf(firmware)) vm.loadElf(firmware, firmwareName); else vm.loadRaw(firmware, vm.ramBase, firmwareName);
+  }
   if (isElf(kernel)) {
     const e = vm.loadElf(kernel, name);
     entry = e.entry;
     const end = e.segments.reduce((m, s) => (s.paddr + s.memsz > m ? s.paddr + s.memsz : m), 0n);
     image = { textOffset: 0n, imageSize: end - vm.ramBase, version: 0 };
-  } else {
+  } else if (isLinuxImage(kernel)) {
     image = parseLinuxImage(kernel, name);
     entry = vm.ramBase + image.textOffset;
     vm.checkRam(entry, Number(image.imageSize), `${name}: kernel at`);
     vm.writePhys(entry, kernel);
+  } else if (firmware) {
+    // A raw payload (e.g. U-Boot) for the firmware: at RAM + 2 MiB, where OpenSBI's generic platform expects it.
+    image = { textOffset: 0x20_0000n, imageSize: BigInt(kernel.length), version: 0 };
+    entry = vm.ramBase + image.textOffset;
+    vm.writePhys(entry, kernel, `${name}: payload at`);
+  } else {
+    throw new WasmvisorError(`${name}: neither a RISC-V Linux Image nor an ELF (raw payloads need --bios)`);
   }
   const cfg = defaultVirtConfig(vm.ramBase, BigInt(vm.memBytes), 1);
   cfg.bootargs = bootargs;
@@ -91,7 +110,27 @@ function bootKernel(vm: Vm, kernel: Uint8Array, name: string, initrd: Uint8Array
     cfg.initrd = layout.initrd;
   }
   vm.writePhys(layout.dtb, buildFdt(cfg), "device tree at");
-  vm.core.fn.vm_direct_boot(0, Number(entry), Number(layout.dtb));
+  if (!firmware) { vm.core.fn.vm_direct_boot(0, Number(entry), Number(layout.dtb)); return; }
+  vm.loadRom(RESET_VECTOR, resetVector(vm.ramBase, layout.dtb, entry));
+  vm.pc = RESET_VECTOR;
+}
+
+const RESET_VECTOR = 0x1000n;
+
+/**
+ * The boot ROM at the reset vector, as QEMU virt's (hw/riscv/boot.c): jump to the firmware at the start of RAM
+ * with a0 = mhartid, a1 = device tree, a2 = &fw_dynamic_info { magic "OSBI", version 2, next_addr, next_mode S,
+ * options 0, boot_hart 0 } (OpenSBI docs/firmware/fw_dynamic.md).
+ */
+function resetVector(start: bigint, dtb: bigint, next: bigint): Uint8Array {
+  const b = new DataView(new ArrayBuffer(40 + 48));
+  const code = [0x00000297, 0x02828613, 0xf1402573, 0x0202b583, 0x0182b283, 0x00028067];
+  code.forEach((w, i) => b.setUint32(i * 4, w, true));
+  b.setBigUint64(24, start, true);
+  b.setBigUint64(32, dtb, true);
+  const info = [0x4942534fn, 2n, next, 1n, 0n, 0n];
+  info.forEach((v, i) => b.setBigUint64(40 + i * 8, v, true));
+  return new Uint8Array(b.buffer);
 }
 
 /**
@@ -148,7 +187,7 @@ async function cmdRun(argv: string[]): Promise<number> {
         signature: { type: "string" }, "signature-granularity": { type: "string" },
         trace: { type: "boolean" }, "trace-file": { type: "string" }, timeout: { type: "string" },
         "max-insns": { type: "string" }, deterministic: { type: "boolean" }, stats: { type: "boolean" },
-        kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" },
+        kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" }, bios: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -169,11 +208,13 @@ async function cmdRun(argv: string[]): Promise<number> {
   const maxInsns = o["max-insns"] !== undefined ? BigInt(Math.floor(parseNumber(o["max-insns"], "--max-insns"))) : undefined;
 
   const buf = readInput(path);
-  const vm = Vm.create({ memBytes, deterministic: !!o.deterministic });
+  const bios = o.bios === undefined || o.bios === "none" ? undefined : readInput(o.bios);
+  if (bios && !kernelMode) throw new WasmvisorError("--bios needs --kernel (the payload the firmware starts)");
+  const vm = Vm.create({ memBytes, deterministic: !!o.deterministic, romBytes: bios ? 4096 : 0 });
   let img: ElfImage | undefined;
   if (kernelMode) {
     if (o["load-addr"] !== undefined) throw new WasmvisorError("--load-addr does not apply to --kernel");
-    bootKernel(vm, buf, path, o.initrd !== undefined ? readInput(o.initrd) : undefined, o.append ?? "console=ttyS0");
+    bootKernel(vm, buf, path, o.initrd !== undefined ? readInput(o.initrd) : undefined, o.append ?? "console=ttyS0", bios, o.bios);
   } else if (isElf(buf)) {
     if (o["load-addr"] !== undefined) throw new WasmvisorError("--load-addr applies to raw binaries, not ELF images");
     img = vm.loadElf(buf, path);

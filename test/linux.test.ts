@@ -28,7 +28,7 @@ if (!img) console.warn(`linux.test: SKIPPED — no Debian images in ${IMAGES}; r
 interface Session { code: number | null; out: string; err: string }
 
 /** Runs the CLI, waits for `ready` on the console, then types each command after the previous prompt. */
-function boot(args: string[], commands: string[], timeoutMs: number): Promise<Session> {
+function boot(args: string[], commands: string[], timeoutMs: number, ready = "wasmvisor-init: up", prompt = /# (\x1b\[6n)?$/): Promise<Session> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, "run", ...args], { stdio: ["pipe", "pipe", "pipe"] });
     let out = "", err = "", sent = 0, booted = false;
@@ -38,9 +38,9 @@ function boot(args: string[], commands: string[], timeoutMs: number): Promise<Se
     };
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString("latin1");
-      if (!booted && out.includes("wasmvisor-init: up")) { booted = true; setTimeout(next, 300); return; }
-      // The shell prints a prompt ("# ") when it is ready for the next command.
-      if (booted && /# (\x1b\[6n)?$/.test(out)) next();
+      if (!booted && out.includes(ready)) { booted = true; setTimeout(next, 300); return; }
+      // The shell prints a prompt when it is ready for the next command.
+      if (booted && prompt.test(out)) next();
     });
     child.stderr.on("data", (d: Buffer) => { err += d.toString(); });
     child.on("close", (code) => { clearTimeout(timer); resolve({ code, out, err }); });
@@ -64,4 +64,29 @@ describe.skipIf(!img)("Debian Linux, direct boot", () => {
     expect(s.out, ctx).toContain("reboot: Power down");
     expect(s.code, ctx).toBe(0);
   }, 320_000);
+});
+
+describe.skipIf(!img?.fw_dynamic)("firmware path: Debian's OpenSBI (fw_dynamic) from the reset vector", () => {
+  it("OpenSBI starts Linux in S-mode; the shell runs commands and powers off through OpenSBI", async () => {
+    const s = await boot(
+      ["--mem", "512M", "--timeout", "240", "--bios", img!.fw_dynamic, "--kernel", img!.kernel, "--initrd", img!.initramfs,
+        "--append", "console=ttyS0 cryptomgr.notests=1"],
+      ["uname -a", "poweroff -f"], 300_000);
+    const ctx = `exit ${s.code}\nstderr: ${s.err}\nconsole tail:\n${s.out.slice(-3000)}`;
+    expect(s.out, ctx).toContain("OpenSBI v");
+    expect(s.out, ctx).toMatch(/Platform Console Device\s*: uart8250/);
+    expect(s.out, ctx).toContain("wasmvisor-init: up");
+    expect(s.out, ctx).toMatch(/riscv64 GNU\/Linux/);
+    expect(s.out, ctx).toContain("reboot: Power down");
+    expect(s.code, ctx).toBe(0);
+  }, 320_000);
+
+  it.skipIf(!img?.uboot)("U-Boot (S-mode) reaches its prompt, runs version and poweroff", async () => {
+    const s = await boot(["--mem", "256M", "--timeout", "120", "--bios", img!.fw_dynamic, "--kernel", img!.uboot],
+      ["version", "poweroff"], 180_000, "=> ", /=> $/);
+    const ctx = `exit ${s.code}\nstderr: ${s.err}\nconsole tail:\n${s.out.slice(-3000)}`;
+    expect(s.out, ctx).toMatch(/U-Boot 20\d\d\.\d\d/);
+    expect(s.out, ctx).toContain("poweroff ...");
+    expect(s.code, ctx).toBe(0);
+  }, 200_000);
 });

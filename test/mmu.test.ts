@@ -43,7 +43,7 @@ class Mmu {
     // active, so S/U could access nothing: open PMP entry 0 to the whole address space (NAPOT, RWX) the way
     // firmware does, by running `csrw pmpaddr0, -1; csrw pmpcfg0, 0x1f` in M-mode.
     if (openPmp) {
-      const a = new Asm().li(REG.t0, -1).csrw(0x3b0, REG.t0).li(REG.t0, 0x1f).csrw(0x3a0, REG.t0).halt();
+      const a = new Asm().li(REG.t0, -1).csrw(CSR.pmpaddr0, REG.t0).li(REG.t0, 0x1f).csrw(CSR.pmpcfg0, REG.t0).halt();
       this.vm.writePhys(this.vm.ramBase + 0xf_f000n, a.bytes());
       this.vm.pc = this.vm.ramBase + 0xf_f000n;
       expect(this.vm.run(1000)).toBe("halt");
