@@ -260,7 +260,12 @@ async function cmdRun(argv: string[]): Promise<number> {
       `tlb misses ${s.tlbMisses} (data hit rate ${hitRate}), page walks ${s.pageWalks}, tlb flushes ${s.tlbFlushes}, traps ${s.traps}, mmio ${s.mmio}; ` +
       `guest memory ${Number(s.guestFrames) * 4} KiB in use, G-stage tables ${Number(s.tableFrames) * 4} KiB\n`);
   }
-  if (result.reason === "timeout") { process.stderr.write(`wasmvisor: timeout after ${(timeoutMs! / 1000)} s (pc 0x${vm.pc.toString(16)})\n`); return ExitCode.TIMEOUT; }
+  const where = () => {
+    const k = vm.core.k, h = (o: number) => vm.hartU64(o).toString(16);
+    return `pc 0x${vm.pc.toString(16)}, priv ${vm.priv}, mcause 0x${h(k.HART_MCAUSE)} mepc 0x${h(k.HART_MEPC)}, ` +
+      `scause 0x${h(k.HART_SCAUSE)} sepc 0x${h(k.HART_SEPC)}`;
+  };
+  if (result.reason === "timeout") { process.stderr.write(`wasmvisor: timeout after ${(timeoutMs! / 1000)} s (${where()})\n`); return ExitCode.TIMEOUT; }
   if (result.reason === "max-insns") { process.stderr.write(`wasmvisor: stopped after ${maxInsns} instructions (pc 0x${vm.pc.toString(16)})\n`); return ExitCode.TIMEOUT; }
   const exit = result.exit!;
   if (exit.kind === "htif") {
