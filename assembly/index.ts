@@ -84,6 +84,9 @@ export function memory_bytes_needed(ramBytes: f64, romBytes: f64): f64 {
 export function vm_init(nharts: u32, ramBase: f64, ramBytes: f64, timeMode: u32, insnsPerTick: u32, resetPc: f64): i32 {
   if (nharts == 0 || nharts > L.MAX_HARTS || ramBytes <= 0 || ramBytes % 4096 != 0 || ramBase % 4096 != 0) return -1;
   if (ramBase + ramBytes > <f64>(<u64>1 << 41)) return -1; // beyond Sv39x4's guest-physical space
+  // Frames are handed out from memory assumed never used (hence zero): a memory is initialized once. A VM that
+  // needs a fresh start gets a new memory.
+  if (load<u32>(L.VM_MAGIC) == L.VM_MAGIC_VALUE) return -1;
   const memBytes = <f64>memory.size() * 65536;
   if (<f64>L.memoryBytesNeeded(<u64>ramBytes, 0) > memBytes) return -1;
   // Only the VM block, the console ring and the hart blocks need clearing here; each configured hart's TLB and
@@ -279,6 +282,7 @@ export function expand_c(raw: u32): u32 { return expandCompressed(raw & 0xffff);
  */
 export function gpa_written(gpa: f64, len: f64): void {
   if (len <= 0) return;
+  if (len > <f64>load<u64>(L.VM_RAM_SIZE) + 8192) len = <f64>load<u64>(L.VM_RAM_SIZE) + 8192; // beyond RAM nothing is frame-backed
   const start = <u64>gpa & ~<u64>0xfff;
   const end = <u64>gpa + <u64>len - 1;
   for (let g = start; g <= end; g += 4096) {
@@ -291,8 +295,8 @@ export function gpa_written(gpa: f64, len: f64): void {
 
 /**
  * Stage-1 translation of the 64-bit virtual address vaHi:vaLo for an access (0 fetch, 1 load, 2 store/AMO) at
- * privilege prv (0 U, 1 S, 3 M), exactly as the selected hart performs it (satp, SUM, MXR, A/D updates; no TLB,
- * no PMP). Returns the guest-physical address, or -(cause + 1) for the exception it raises. For tests/debuggers.
+ * privilege prv (0 U, 1 S, 3 M), exactly as the selected hart performs it (satp, SUM, MXR, A/D updates, PMP on
+ * the page-table reads; no TLB, no PMP check of the final address). Returns the guest-physical address, or -(cause + 1) for the exception it raises. For tests/debuggers.
  */
 export function translate_probe(vaLo: u32, vaHi: u32, acc: u32, prv: u32): f64 {
   clearExc();

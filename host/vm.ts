@@ -99,17 +99,26 @@ export class Vm {
     }
   }
 
+  /**
+   * Calls fn for each page-sized piece of guest-physical [pa, pa+len): its offset in linear memory (0 if the page
+   * was never touched and alloc is false), its offset within the range, and its length. With alloc the page is
+   * mapped on first touch (RAM or ROM).
+   */
+  private forEachPage(pa: bigint, len: number, alloc: boolean, fn: (ptr: number, done: number, n: number) => void): void {
+    for (let done = 0; done < len;) {
+      const a = pa + BigInt(done);
+      const n = Math.min(len - done, 4096 - Number(a & 0xfffn));
+      const p = this.core.fn.gpa_ptr(Number(a), alloc ? 1 : 0) >>> 0;
+      if (alloc && p === 0) throw new WasmvisorError(`guest memory exhausted at 0x${a.toString(16)}`, ExitCode.INTERNAL);
+      fn(p, done, n);
+      done += n;
+    }
+  }
+
   /** Writes guest-physical memory through the G-stage, a page at a time (mapping pages on first touch). */
   writePhys(pa: bigint, data: Uint8Array, what?: string): void {
     this.checkRam(pa, data.length, what);
-    for (let done = 0; done < data.length;) {
-      const a = pa + BigInt(done);
-      const n = Math.min(data.length - done, 4096 - Number(a & 0xfffn));
-      const p = this.core.fn.gpa_ptr(Number(a), 1) >>> 0;
-      if (p === 0) throw new WasmvisorError(`guest memory exhausted writing 0x${a.toString(16)}`, ExitCode.INTERNAL);
-      this.u8.set(data.subarray(done, done + n), p);
-      done += n;
-    }
+    this.forEachPage(pa, data.length, true, (p, done, n) => this.u8.set(data.subarray(done, done + n), p));
     this.core.fn.gpa_written(Number(pa), data.length); // dirty, and decoded blocks from these pages are revalidated
   }
 
@@ -117,26 +126,14 @@ export class Vm {
   readPhys(pa: bigint, len: number): Uint8Array {
     this.checkRam(pa, len);
     const out = new Uint8Array(len);
-    for (let done = 0; done < len;) {
-      const a = pa + BigInt(done);
-      const n = Math.min(len - done, 4096 - Number(a & 0xfffn));
-      const p = this.core.fn.gpa_ptr(Number(a), 0) >>> 0;
-      if (p !== 0) out.set(this.u8.subarray(p, p + n), done);
-      done += n;
-    }
+    this.forEachPage(pa, len, false, (p, done, n) => { if (p !== 0) out.set(this.u8.subarray(p, p + n), done); });
     return out;
   }
 
   /** Zeroes guest-physical memory; pages never touched are already zero and stay unallocated. */
   zeroPhys(pa: bigint, len: number): void {
     this.checkRam(pa, len);
-    for (let done = 0; done < len;) {
-      const a = pa + BigInt(done);
-      const n = Math.min(len - done, 4096 - Number(a & 0xfffn));
-      const p = this.core.fn.gpa_ptr(Number(a), 0) >>> 0;
-      if (p !== 0) this.u8.fill(0, p, p + n);
-      done += n;
-    }
+    this.forEachPage(pa, len, false, (p, _done, n) => { if (p !== 0) this.u8.fill(0, p, p + n); });
     this.core.fn.gpa_written(Number(pa), len);
   }
 
@@ -149,14 +146,7 @@ export class Vm {
     if (this.core.fn.vm_set_rom(Number(base), bytes) !== 0) {
       throw new WasmvisorError(`ROM at 0x${base.toString(16)} (${bytes} bytes) overlaps RAM or exceeds the VM's romBytes`);
     }
-    for (let done = 0; done < data.length;) {
-      const a = base + BigInt(done);
-      const n = Math.min(data.length - done, 4096 - Number(a & 0xfffn));
-      const p = this.core.fn.gpa_ptr(Number(a), 1) >>> 0;
-      if (p === 0) throw new WasmvisorError(`cannot map ROM page 0x${a.toString(16)}`, ExitCode.INTERNAL);
-      this.u8.set(data.subarray(done, done + n), p);
-      done += n;
-    }
+    this.forEachPage(base, data.length, true, (p, done, n) => this.u8.set(data.subarray(done, done + n), p));
     this.core.fn.gpa_written(Number(base), data.length);
   }
 
