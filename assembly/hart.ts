@@ -384,7 +384,10 @@ function system(insn: u32, raw: u32, npc: u64): u64 {
   const old = csrRead(csr, raw);
   if (EVENTS & EV_EXC) return npc;
   if (writes) {
-    const nv = op == 1 ? src : op == 2 ? old | src : old & ~src;
+    // mip's SEIP reads as the OR of the software bit and the PLIC's line, but only the software bit takes part in
+    // a read-modify-write (§3.1.9): otherwise csrs mip, STIP would latch a passing external interrupt for good.
+    const base = csr == R.CSR_MIP ? load<u64>(h + L.H_MIP) : old;
+    const nv = op == 1 ? src : op == 2 ? base | src : base & ~src;
     csrWrite(csr, nv, raw);
     if (EVENTS & EV_EXC) return npc;
   }

@@ -67,8 +67,20 @@ describe.skipIf(!img)("Debian Linux, direct boot", () => {
 });
 
 describe.skipIf(!img?.fw_dynamic)("firmware path: Debian's OpenSBI (fw_dynamic) from the reset vector", () => {
-  // Linux under OpenSBI boots to its shell from the CLI, but under vitest it falls into a supervisor external
-  // interrupt storm (scause 9) a few seconds into boot; until that is understood it has no test here (issue 4).
+  it("OpenSBI starts Linux in S-mode; the shell runs commands and powers off through OpenSBI", async () => {
+    const s = await boot(
+      ["--mem", "512M", "--timeout", "240", "--stats", "--bios", img!.fw_dynamic, "--kernel", img!.kernel,
+        "--initrd", img!.initramfs, "--append", "console=ttyS0 cryptomgr.notests=1"],
+      ["uname -a", "poweroff -f"], 300_000);
+    const ctx = `exit ${s.code}\nstderr: ${s.err}\nconsole tail:\n${s.out.slice(-3000)}`;
+    expect(s.out, ctx).toContain("OpenSBI v");
+    expect(s.out, ctx).toMatch(/Platform Console Device\s*: uart8250/);
+    expect(s.out, ctx).toContain("wasmvisor-init: up");
+    expect(s.out, ctx).toMatch(/riscv64 GNU\/Linux/);
+    expect(s.out, ctx).toContain("reboot: Power down");
+    expect(s.code, ctx).toBe(0);
+  }, 320_000);
+
   it.skipIf(!img?.uboot)("U-Boot (S-mode) reaches its prompt, runs version and poweroff", async () => {
     const s = await boot(["--mem", "256M", "--timeout", "120", "--bios", img!.fw_dynamic, "--kernel", img!.uboot],
       ["version", "poweroff"], 180_000, "=> ", /=> $/);
