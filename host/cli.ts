@@ -12,6 +12,7 @@ import { formatSignature } from "./signature.js";
 import { buildFdt, defaultVirtConfig } from "./fdt.js";
 import { parseLinuxImage, isLinuxImage, layoutBoot, type LinuxImage } from "./linux.js";
 import { InputQueue } from "./runner.js";
+import { loadVmConfig } from "./config.js";
 
 const USAGE = `usage: wasmvisor run [options] <image>
        wasmvisor run [options] --kernel <Image|ELF> [--initrd FILE] [--append ARGS]
@@ -24,6 +25,7 @@ options:
   --kernel FILE              S-mode kernel: a RISC-V Linux Image (e.g. Debian's vmlinuz) or an ELF
   --initrd FILE              initial ramdisk for --kernel
   --append ARGS              kernel command line for --kernel (default "console=ttyS0")
+  --config FILE              a VM configuration (JSON, schema/vm-config.schema.json); flags override it
   --bios FILE|none           M-mode firmware (e.g. OpenSBI fw_dynamic.bin) started at the reset vector, with the
                              --kernel image (or raw payload) at RAM + 2 MiB as its next stage; none (default):
                              direct boot, the hypervisor is the SBI
@@ -188,6 +190,7 @@ async function cmdRun(argv: string[]): Promise<number> {
         trace: { type: "boolean" }, "trace-file": { type: "string" }, timeout: { type: "string" },
         "max-insns": { type: "string" }, deterministic: { type: "boolean" }, stats: { type: "boolean" },
         kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" }, bios: { type: "string" },
+        config: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -196,6 +199,18 @@ async function cmdRun(argv: string[]): Promise<number> {
   }
   const o = parsed.values;
   if (o.help) { process.stdout.write(USAGE + "\n"); return ExitCode.OK; }
+  if (o.config !== undefined) {
+    // The file supplies defaults; flags given on the command line win.
+    const f = loadVmConfig(o.config);
+    if (parsed.positionals.length === 0 && f.image !== undefined && o.kernel === undefined) parsed.positionals.push(f.image);
+    if (o.kernel === undefined && parsed.positionals.length === 0) o.kernel = f.kernel;
+    o.initrd ??= f.initrd; o.append ??= f.append; o.bios ??= f.bios;
+    o.mem ??= f.memory === undefined ? undefined : typeof f.memory === "number" ? `${f.memory / 1024}K` : f.memory;
+    o["load-addr"] ??= f.loadAddr;
+    o.htif ??= f.htif; o.deterministic ??= f.deterministic;
+    o.timeout ??= f.timeout === undefined ? undefined : String(f.timeout);
+    o["max-insns"] ??= f.maxInsns === undefined ? undefined : String(f.maxInsns);
+  }
   const kernelMode = o.kernel !== undefined;
   if (!kernelMode && parsed.positionals.length !== 1) throw new WasmvisorError("run: expected exactly one image (see wasmvisor --help)");
   if (kernelMode && parsed.positionals.length !== 0) throw new WasmvisorError("run: give either an image or --kernel, not both");
