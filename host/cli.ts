@@ -13,13 +13,14 @@ import { buildFdt, defaultVirtConfig } from "./fdt.js";
 import { parseLinuxImage, isLinuxImage, layoutBoot, type LinuxImage } from "./linux.js";
 import { InputQueue } from "./runner.js";
 import { loadVmConfig } from "./config.js";
+import { monitorCommand, type MonitorState } from "./monitor.js";
 
 const USAGE = `usage: wasmvisor run [options] <image>
        wasmvisor run [options] --kernel <Image|ELF> [--initrd FILE] [--append ARGS]
 
 Boots <image> (an ELF64 RISC-V executable, or a raw binary) on one RV64GC hart in M-mode and runs it until it
 powers off. With --kernel, boots an S-mode kernel directly: the hypervisor provides SBI and the device tree.
-Console input: stdin (a terminal is put in raw mode; Ctrl-A X quits).
+Console input: stdin (a terminal is put in raw mode; Ctrl-A X quits, Ctrl-A C opens the monitor).
 
 options:
   --kernel FILE              S-mode kernel: a RISC-V Linux Image (e.g. Debian's vmlinuz) or an ELF
@@ -139,20 +140,33 @@ function resetVector(start: bigint, dtb: bigint, next: bigint): Uint8Array {
  * Feeds stdin to the guest's console. A terminal is switched to raw mode (keys go to the guest as typed) and
  * Ctrl-A X quits, as in QEMU; a pipe or file is passed through until its end. Returns a function that detaches.
  */
-function attachConsole(input: InputQueue): () => void {
+function attachConsole(input: InputQueue, vm: Vm, mon: MonitorState): () => void {
   const stdin = process.stdin;
   const tty = stdin.isTTY === true;
   let ctrlA = false;
+  let monitor = false; // Ctrl-A C toggles between the guest console and the monitor
+  let line = "";
+  const say = (s: string) => process.stderr.write(s.replace(/\n/g, "\r\n"));
   const onData = (d: Buffer) => {
     if (!tty) { input.push(new Uint8Array(d)); return; }
     const out: number[] = [];
     for (const b of d) {
       if (ctrlA) {
         ctrlA = false;
-        if (b === 0x78 || b === 0x58) { process.stderr.write("\r\nwasmvisor: terminated (Ctrl-A X)\r\n"); process.exit(0); }
+        if (b === 0x78 || b === 0x58) { say("\nwasmvisor: terminated (Ctrl-A X)\n"); process.exit(0); }
+        if (b === 0x63 || b === 0x43) {
+          monitor = !monitor;
+          say(monitor ? "\nwasmvisor monitor (help lists commands; Ctrl-A C returns)\n(wasmvisor) " : "\n");
+          continue;
+        }
         if (b !== 0x01) out.push(0x01);
       } else if (b === 0x01) { ctrlA = true; continue; }
-      out.push(b);
+      if (!monitor) { out.push(b); continue; }
+      if (b === 0x0d || b === 0x0a) {
+        say("\n" + monitorCommand(vm, line, mon) + "\n(wasmvisor) ");
+        line = "";
+      } else if (b === 0x7f || b === 0x08) { if (line.length) { line = line.slice(0, -1); say("\b \b"); } }
+      else { line += String.fromCharCode(b); say(String.fromCharCode(b)); }
     }
     input.push(new Uint8Array(out));
   };
@@ -255,11 +269,13 @@ async function cmdRun(argv: string[]): Promise<number> {
     traceOut = (l) => writeSync(2, l + "\n");
   }
   const input = new InputQueue();
-  const detach = attachConsole(input);
+  const mon: MonitorState = { paused: false, quit: false };
+  const detach = attachConsole(input, vm, mon);
   let result: RunResult;
   try {
     result = await runToExit(vm, {
       timeoutMs, maxInsns, trace: traceOut, input,
+      control: () => (mon.quit ? "quit" : mon.paused ? "pause" : "run"),
       onConsole: (b) => { writeSync(1, b); },
     });
   } finally {

@@ -26,6 +26,8 @@ export class InputQueue {
 export interface RunOptions {
   /** Console input for the guest. */
   input?: InputQueue;
+  /** While it returns true the guest is paused (the monitor's stop); "quit" ends the run as a poweroff. */
+  control?: () => "run" | "pause" | "quit";
   /** Wall-clock limit in milliseconds. */
   timeoutMs?: number;
   /** Retired-instruction limit. */
@@ -67,6 +69,16 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
       const left = opts.maxInsns - (vm.instret - start);
       if (left <= 0n) return finish(null, "max-insns");
       if (left < BigInt(budget)) budget = Number(left);
+    }
+    const ctl = opts.control?.() ?? "run";
+    if (ctl === "quit") return finish({ kind: "poweroff", code: 0 }, "exit");
+    if (ctl === "pause") {
+      // Paused: time stands still for the guest's instructions; wait for the monitor without spinning.
+      Atomics.wait(sleepView, 0, 0, 20);
+      lastYield = performance.now();
+      await new Promise((r) => setImmediate(r));
+      if (performance.now() >= deadline) return finish(null, "timeout");
+      continue;
     }
     opts.input?.deliver(vm);
     let stop: ReturnType<Vm["run"]>;

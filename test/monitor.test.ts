@@ -1,0 +1,47 @@
+// The console monitor's commands (the Ctrl-A C key handling needs a terminal and was checked under tmux; the
+// commands and the runner's pause/quit control are tested here directly).
+import { describe, it, expect } from "vitest";
+import { readFileSync } from "node:fs";
+import { Vm } from "../host/vm.js";
+import { runToExit } from "../host/runner.js";
+import { monitorCommand, type MonitorState } from "../host/monitor.js";
+import { guestPath } from "./helpers";
+
+function helloVm(): Vm {
+  const vm = Vm.create({ memBytes: 16 << 20 });
+  vm.loadElf(readFileSync(guestPath("hello.elf")));
+  return vm;
+}
+
+describe("monitor", () => {
+  it("info registers shows pc, privilege and every register", () => {
+    const vm = helloVm();
+    vm.run(10);
+    const st: MonitorState = { paused: false, quit: false };
+    const out = monitorCommand(vm, "info registers", st);
+    expect(out).toContain(`pc ${vm.pc.toString(16).padStart(16, "0")}  priv M  instret 10`);
+    expect(out).toContain(`x2/sp    ${vm.x(2).toString(16).padStart(16, "0")}`);
+    expect(out.split("\n")).toHaveLength(11);
+  });
+
+  it("stop/cont/quit change the state; unknown commands say so", () => {
+    const vm = helloVm();
+    const st: MonitorState = { paused: false, quit: false };
+    expect(monitorCommand(vm, "stop", st)).toBe("paused");
+    expect(st.paused).toBe(true);
+    expect(monitorCommand(vm, " cont ", st)).toBe("running");
+    expect(st.paused).toBe(false);
+    expect(monitorCommand(vm, "frobnicate", st)).toMatch(/unknown command 'frobnicate'/);
+    expect(monitorCommand(vm, "info stats", st)).toMatch(/^instret \d+$/m);
+    monitorCommand(vm, "quit", st);
+    expect(st.quit).toBe(true);
+  });
+
+  it("a paused guest does not run, and quit ends the run", async () => {
+    const vm = helloVm();
+    let calls = 0;
+    const r = await runToExit(vm, { control: () => (++calls < 5 ? "pause" : "quit") });
+    expect(vm.instret).toBe(0n);
+    expect(r.exit).toEqual({ kind: "poweroff", code: 0 });
+  });
+});
