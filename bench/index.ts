@@ -1,4 +1,4 @@
-// `npm run bench`: core size, startup and guest speed (vs QEMU in the same run); prints a table, writes bench/results/latest.json.
+// `npm run bench`: core size, startup, guest speed and Linux boot time (vs QEMU in the same run); prints a table, writes bench/results/latest.json.
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join, relative } from "node:path";
@@ -10,21 +10,25 @@ import { benchStartup, type StartupResult } from "./startup.js";
 import { benchWorkload, probeQemu, type QemuInfo, type WorkloadResult } from "./speed.js";
 import { fmt, round, table } from "./stats.js";
 import { benchMemory, type MemoryResult } from "./memory.js";
+import { benchBoot, type BootResult } from "./boot.js";
 const METADATA_TARGET_KIB = 1024;
 
-const SECTIONS = ["size", "startup", "memory", "int", "int-sv39", "fp"] as const;
+const SECTIONS = ["size", "startup", "memory", "int", "int-sv39", "fp", "boot"] as const;
 type Section = (typeof SECTIONS)[number];
 const SIZE_TARGET = 128 * 1024;
 const FIRST_INSN_TARGET_MS = 5;
+const BOOT_RATIO_TARGET = 4;
 
 const USAGE = `usage: npm run bench [-- options]
 
   --quick            one run of everything (CI smoke test)
-  --only LIST        run only these sections: size, startup, memory, int, int-sv39, fp (comma-separated or repeated)
-  --runs N           timed runs per engine and workload (default 3; at least 2 are always made unless --quick)
+  --only LIST        run only these sections: size, startup, memory, int, int-sv39, fp, boot (comma-separated or repeated)
+  --runs N           timed runs per engine and workload (default 3; at least 2 are always made unless --quick);
+                     boot: 2 runs per engine and variant (1 with --quick)
   -h, --help         this text
 
-env: QEMU=path overrides the qemu-system-riscv64 binary.`;
+env: QEMU=path overrides the qemu-system-riscv64 binary; WASMVISOR_IMAGES=dir the images guests/fetch-images.sh
+     cached (default ~/.cache/wasmvisor/images), which the boot section needs.`;
 
 function parseOptions(argv: string[]): { quick: boolean; only: Set<Section>; runs: number } {
   const { values } = parseArgs({
@@ -115,6 +119,15 @@ async function main(): Promise<number> {
       workloads.push(r);
     }
   }
+  // 5. Linux boot
+  let boot: BootResult | null = null;
+  if (opts.only.has("boot")) {
+    log("bench: boot (Debian kernel + busybox initramfs: process start → 'wasmvisor-init: up')...");
+    try {
+      boot = await benchBoot(join(root, "dist/host/cli.js"), opts.quick ? 1 : 2, log);
+      if (boot.variants.some((v) => v.wasmvisor.error || v.qemu?.error)) failed = true;
+    } catch (e) { failed = true; log(`bench: boot failed: ${(e as Error).message}`); }
+  }
   const totalSeconds = round((performance.now() - t0) / 1000, 1);
 
   // ---- report ----
@@ -171,13 +184,32 @@ async function main(): Promise<number> {
     }
     out.push("");
   }
+  if (boot?.skipped) out.push(`boot: SKIPPED (${boot.skipped})`, "");
+  else if (boot) {
+    const brows: string[][] = [["boot (to 'wasmvisor-init: up')", "wasmvisor best", "QEMU best", "wv/QEMU", "target", "", "wv insns to poweroff (M)", "runs wv/qemu"]];
+    for (const v of boot.variants) {
+      const ok = v.ratioBest !== null ? (v.ratioBest <= BOOT_RATIO_TARGET ? "ok" : "MISSED") : "";
+      brows.push([v.append, `${fmt(v.wasmvisor.bestUpMs === null ? null : v.wasmvisor.bestUpMs / 1000, 2)} s`,
+        `${fmt(v.qemu?.bestUpMs == null ? null : v.qemu.bestUpMs / 1000, 2)} s`, fmt(v.ratioBest, 2), `<= ${BOOT_RATIO_TARGET}x`, ok,
+        fmt(v.wasmvisor.instret === null ? null : v.wasmvisor.instret / 1e6, 0), `${v.wasmvisor.samples.length}/${v.qemu?.samples.length ?? "-"}`]);
+    }
+    out.push(table(brows, ["l", "r", "r", "r", "l", "l", "r", "r"]));
+    out.push(`kernel ${boot.kernel}, initrd ${boot.initrd}; wasmvisor --mem 512M direct boot, ` +
+      (boot.qemu?.available ? `QEMU ${boot.qemu.version} (-M virt -m 512M, default OpenSBI, TCG)` : `QEMU NOT AVAILABLE (${boot.qemu?.reason})`) + ".");
+    out.push("time is process start → first /init line; instructions are wasmvisor's --stats total at poweroff (boot is most of it).");
+    for (const v of boot.variants) {
+      if (v.wasmvisor.error) out.push(`ERROR boot '${v.append}' on wasmvisor: ${v.wasmvisor.error}`);
+      if (v.qemu?.error) out.push(`ERROR boot '${v.append}' on QEMU: ${v.qemu.error}`);
+    }
+    out.push("");
+  }
   out.push(`total bench time ${totalSeconds} s`);
 
   const resultsDir = join(root, "bench/results");
   mkdirSync(resultsDir, { recursive: true });
   const json = {
     date: date.toISOString(), quick: opts.quick, sections: [...opts.only], runs: opts.runs, machine, git,
-    size, startup, memory, qemu, workloads, totalSeconds,
+    size, startup, memory, qemu, workloads, boot, totalSeconds,
   };
   const jsonPath = join(resultsDir, "latest.json");
   writeFileSync(jsonPath, JSON.stringify(json, null, 2) + "\n");

@@ -3,3 +3,5 @@ export { Vm, DEFAULT_RAM_BASE, DEFAULT_MEM_BYTES, type VmOptions, type StopReaso
 export { runToExit, type RunOptions, type RunResult } from "./runner.js";
 export { parseElf, isElf, type ElfImage, type ElfSegment } from "./elf.js";
 export { WasmvisorError, ExitCode } from "./errors.js";
+export { createVm, VirtualMachine, type VmConfig, type VmState } from "./api.js";
+export { InputQueue } from "./runner.js";

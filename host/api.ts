@@ -1,0 +1,101 @@
+// The embedding API: `createVm(config)` gives a VM object that runs in the background of the event loop, with
+// start/pause/resume/stop, console streams, events and counters — what the CLI uses, packaged for programs.
+import { EventEmitter } from "node:events";
+import { readFileSync } from "node:fs";
+import { PassThrough, Writable } from "node:stream";
+import { Vm, DEFAULT_MEM_BYTES } from "./vm.js";
+import { runToExit, InputQueue, type RunResult } from "./runner.js";
+import { isElf } from "./elf.js";
+import { bootKernel } from "./boot.js";
+import { WasmvisorError } from "./errors.js";
+
+export interface VmConfig {
+  /** Guest RAM in bytes (default 128 MiB). */
+  memory?: number;
+  /** A bare-metal program (ELF64 or raw) started in M-mode; a path or its bytes. */
+  image?: string | Uint8Array;
+  /** Where a raw image is loaded (default RAM base). */
+  loadAddr?: bigint;
+  /** An S-mode kernel (Linux Image or ELF), booted directly unless `bios` is given. */
+  kernel?: string | Uint8Array;
+  initrd?: string | Uint8Array;
+  /** Kernel command line (default "console=ttyS0"). */
+  append?: string;
+  /** M-mode firmware (e.g. OpenSBI fw_dynamic.bin) for the firmware boot path. */
+  bios?: string | Uint8Array;
+  /** Reproducible time (derived from retired instructions). */
+  deterministic?: boolean;
+  /** Limits. */
+  timeoutMs?: number;
+  maxInsns?: bigint;
+}
+
+export type VmState = "created" | "running" | "paused" | "stopped";
+
+export interface VirtualMachineEvents {
+  /** Guest console output (also on `console`). */
+  output: [Uint8Array];
+  state: [VmState];
+  /** The run ended: how (poweroff code, HTIF result), or why it was stopped. */
+  exit: [RunResult];
+  error: [Error];
+}
+
+const bytes = (v: string | Uint8Array, what: string): Uint8Array => {
+  if (typeof v !== "string") return v;
+  try { return readFileSync(v); } catch (e) { throw new WasmvisorError(`${what} ${v}: ${(e as Error).message}`); }
+};
+
+export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
+  /** The guest's console output as a stream. */
+  readonly console = new PassThrough();
+  /** Console input: bytes written here reach the guest's UART. */
+  readonly input: Writable;
+  readonly vm: Vm;
+  private queue = new InputQueue();
+  private wanted: "run" | "pause" | "quit" = "run";
+  private _state: VmState = "created";
+  private done: Promise<RunResult> | undefined;
+
+  constructor(readonly config: VmConfig) {
+    super();
+    const vm = Vm.create({ memBytes: config.memory ?? DEFAULT_MEM_BYTES, deterministic: config.deterministic, romBytes: config.bios ? 4096 : 0 });
+    if ((config.image === undefined) === (config.kernel === undefined)) throw new WasmvisorError("give exactly one of image or kernel");
+    if (config.kernel !== undefined) {
+      bootKernel(vm, bytes(config.kernel, "kernel"), "kernel", config.initrd ? bytes(config.initrd, "initrd") : undefined,
+        config.append ?? "console=ttyS0", config.bios ? bytes(config.bios, "bios") : undefined, "bios");
+    } else {
+      const img = bytes(config.image!, "image");
+      if (isElf(img)) vm.loadElf(img); else vm.loadRaw(img, config.loadAddr ?? vm.ramBase);
+    }
+    this.vm = vm;
+    const q = this.queue;
+    this.input = new Writable({ write(chunk: Buffer, _enc, cb) { q.push(new Uint8Array(chunk)); cb(); }, final(cb) { q.end(); cb(); } });
+  }
+
+  get state(): VmState { return this._state; }
+  private setState(s: VmState): void { this._state = s; this.emit("state", s); }
+
+  /** Starts the guest; resolves when it ends (also emitted as `exit`). */
+  start(): Promise<RunResult> {
+    if (this.done) return this.done;
+    this.setState("running");
+    this.done = runToExit(this.vm, {
+      timeoutMs: this.config.timeoutMs, maxInsns: this.config.maxInsns, input: this.queue,
+      onConsole: (b) => { this.console.write(b); this.emit("output", b); },
+      control: () => this.wanted,
+    }).then((r) => { this.setState("stopped"); this.console.end(); this.emit("exit", r); return r; },
+      (e: Error) => { this.setState("stopped"); this.console.end(); this.emit("error", e); throw e; });
+    return this.done;
+  }
+
+  pause(): void { if (this._state === "running") { this.wanted = "pause"; this.setState("paused"); } }
+  resume(): void { if (this._state === "paused") { this.wanted = "run"; this.setState("running"); } }
+  /** Ends the VM (as a poweroff with code 0 if it was running). */
+  stop(): Promise<RunResult> | undefined { this.wanted = "quit"; return this.done; }
+  /** Counters: instructions, data accesses and TLB misses, walks, flushes, traps, MMIO, frames in use. */
+  counters(): Record<string, bigint> { return this.vm.stats(); }
+}
+
+/** Creates a VM from a configuration (not started: call start()). */
+export function createVm(config: VmConfig): VirtualMachine { return new VirtualMachine(config); }
