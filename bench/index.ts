@@ -195,7 +195,7 @@ async function main(): Promise<number> {
     }
     out.push(table(brows, ["l", "r", "r", "r", "l", "l", "r", "r"]));
     out.push(`kernel ${boot.kernel}, initrd ${boot.initrd}; wasmvisor --mem 512M direct boot, ` +
-      (boot.qemu?.available ? `QEMU ${boot.qemu.version} (-M virt -m 512M, default OpenSBI, TCG)` : `QEMU NOT AVAILABLE (${boot.qemu?.reason})`) + ".");
+      (boot.qemu?.available ? `${boot.qemu.version} (-M virt -m 512M, default OpenSBI, TCG)` : `QEMU NOT AVAILABLE (${boot.qemu?.reason})`) + ".");
     out.push("time is process start → first /init line; instructions are wasmvisor's --stats total at poweroff (boot is most of it).");
     for (const v of boot.variants) {
       if (v.wasmvisor.error) out.push(`ERROR boot '${v.append}' on wasmvisor: ${v.wasmvisor.error}`);
