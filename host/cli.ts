@@ -223,7 +223,8 @@ async function cmdRun(argv: string[]): Promise<number> {
     const hitRate = s.memAccesses > 0n ? `${(100 * (1 - Number(s.tlbMisses) / Number(s.memAccesses))).toFixed(2)}%` : "n/a";
     process.stderr.write(`wasmvisor: ${result.instret} instructions in ${result.wallMs.toFixed(1)} ms (${mips.toFixed(1)} MIPS); ` +
       `tlb misses ${s.tlbMisses} (data hit rate ${hitRate}), page walks ${s.pageWalks}, tlb flushes ${s.tlbFlushes}, traps ${s.traps}, mmio ${s.mmio}; ` +
-      `guest memory ${Number(s.guestFrames) * 4} KiB in use, G-stage tables ${Number(s.tableFrames) * 4} KiB\n`);
+      `guest memory ${Number(s.guestFrames) * 4} KiB in use, G-stage tables ${Number(s.tableFrames) * 4} KiB; ` +
+      `exits to the host: ${Object.entries(result.exits).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}\n`);
   }
   const where = () => {
     const k = vm.core.k, h = (o: number) => vm.hartU64(o).toString(16);

@@ -47,6 +47,8 @@ export interface RunResult {
   reason: "exit" | "timeout" | "max-insns";
   instret: bigint;
   wallMs: number;
+  /** How often the core returned to the host, by reason (budget, wfi, console, ...). */
+  exits: Record<string, number>;
 }
 
 const sleepView = new Int32Array(new SharedArrayBuffer(4));
@@ -59,9 +61,10 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
   let lastYield = t0;
   let stalled = 0; // consecutive steps (traps) that retired no instruction
   const flush = () => { const b = vm.drainConsole(); if (b.length && opts.onConsole) opts.onConsole(b); };
+  const exits: Record<string, number> = {};
   const finish = (exit: ExitStatus | null, reason: RunResult["reason"]): RunResult => {
     flush();
-    return { exit, reason, instret: vm.instret - start, wallMs: performance.now() - t0 };
+    return { exit, reason, instret: vm.instret - start, wallMs: performance.now() - t0, exits };
   };
   for (;;) {
     let budget = slice;
@@ -99,6 +102,7 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
       }
     }
     flush();
+    exits[stop] = (exits[stop] ?? 0) + 1;
     switch (stop) {
       case "halt": return finish(vm.exitStatus(), "exit");
       case "htif":

@@ -203,7 +203,7 @@ describe("wasmvisor CLI: limits and exit codes", () => {
   it("--stats prints instructions and MIPS on stderr", () => {
     const r = runCli(["run", "--stats", guestPath("hello.elf")]);
     expect(r.status, describeRun(r)).toBe(0);
-    expect(r.stderr).toMatch(/^wasmvisor: \d+ instructions in [\d.]+ ms \([\d.]+ MIPS\); tlb misses \d+ \(data hit rate ([\d.]+%|n\/a)\), .*traps \d+, mmio \d+; guest memory \d+ KiB in use, G-stage tables \d+ KiB$/m);
+    expect(r.stderr).toMatch(/^wasmvisor: \d+ instructions in [\d.]+ ms \([\d.]+ MIPS\); tlb misses \d+ \(data hit rate ([\d.]+%|n\/a)\), .*traps \d+, mmio \d+; guest memory \d+ KiB in use, G-stage tables \d+ KiB; exits to the host: (\w+ \d+(, )?)+$/m);
     const n = Number(/(\d+) instructions/.exec(r.stderr)![1]);
     expect(n).toBeGreaterThan(100);
   });
