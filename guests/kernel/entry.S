@@ -72,8 +72,7 @@ trap_entry:
     mv      a0, sp
     call    trap_handler
     .globl trap_return
-trap_return:                        /* a0 = frame */
-    mv      sp, a0
+trap_return:                        /* sp = frame */
     ld      t0, 256(sp)
     csrw    sepc, t0
     csrr    t0, sstatus
