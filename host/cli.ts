@@ -26,9 +26,9 @@ options:
   --initrd FILE              initial ramdisk for --kernel
   --append ARGS              kernel command line for --kernel (default "console=ttyS0")
   --config FILE              a VM configuration (JSON, schema/vm-config.schema.json); flags override it
-  --bios FILE|none           M-mode firmware (e.g. OpenSBI fw_dynamic.bin) started at the reset vector, with the
-                             --kernel image (or raw payload) at RAM + 2 MiB as its next stage; none (default):
-                             direct boot, the hypervisor is the SBI
+  --bios FILE|none|default   M-mode firmware (e.g. OpenSBI fw_dynamic.bin or fw_jump.bin) started at the reset
+                             vector, with the --kernel image (or raw payload) at RAM + 2 MiB as its next stage;
+                             none or default (the default): direct boot, the hypervisor is the SBI
   --mem SIZE                 guest RAM, e.g. 128M, 1G (default 128M)
   --load-addr ADDR           where a raw binary is loaded and started (default 0x80000000)
   --htif                     riscv-tests protocol: pass/fail through the ELF's tohost symbol
@@ -171,7 +171,8 @@ async function cmdRun(argv: string[]): Promise<number> {
   const maxInsns = o["max-insns"] !== undefined ? BigInt(Math.floor(parseNumber(o["max-insns"], "--max-insns"))) : undefined;
 
   const buf = readInput(path);
-  const bios = o.bios === undefined || o.bios === "none" ? undefined : readInput(o.bios);
+  // "default" (QEMU's spelling for its bundled firmware) is our default too: direct boot, the hypervisor is the SBI.
+  const bios = o.bios === undefined || o.bios === "none" || o.bios === "default" ? undefined : readInput(o.bios);
   if (bios && !kernelMode) throw new WasmvisorError("--bios needs --kernel (the payload the firmware starts)");
   const vm = Vm.create({ memBytes, deterministic: !!o.deterministic, romBytes: bios ? 4096 : 0 });
   let img: ElfImage | undefined;
