@@ -10,10 +10,11 @@ import { benchStartup, type StartupResult } from "./startup.js";
 import { benchWorkload, probeQemu, type QemuInfo, type WorkloadResult } from "./speed.js";
 import { fmt, round, table } from "./stats.js";
 import { benchMemory, type MemoryResult } from "./memory.js";
+import { benchLinuxMemory, type LinuxMemResult } from "./linuxmem.js";
 import { benchBoot, type BootResult } from "./boot.js";
 const METADATA_TARGET_KIB = 1024;
 
-const SECTIONS = ["size", "startup", "memory", "int", "int-sv39", "fp", "boot"] as const;
+const SECTIONS = ["size", "startup", "memory", "int", "int-sv39", "fp", "boot", "linux-memory"] as const;
 type Section = (typeof SECTIONS)[number];
 const SIZE_TARGET = 128 * 1024;
 const FIRST_INSN_TARGET_MS = 5;
@@ -128,6 +129,14 @@ async function main(): Promise<number> {
       if (boot.variants.some((v) => v.wasmvisor.error || v.qemu?.error)) failed = true;
     } catch (e) { failed = true; log(`bench: boot failed: ${(e as Error).message}`); }
   }
+  // Booted Linux VMs: footprint beyond touched pages, cost of more VMs
+  let linuxMem: LinuxMemResult | null = null;
+  if (opts.only.has("linux-memory")) {
+    try {
+      linuxMem = await benchLinuxMemory(opts.quick ? 2 : 10, log);
+      if (!linuxMem) log("bench: linux-memory SKIPPED (no images; run guests/fetch-images.sh)");
+    } catch (e) { failed = true; log(`bench: linux-memory failed: ${(e as Error).message}`); }
+  }
   const totalSeconds = round((performance.now() - t0) / 1000, 1);
 
   // ---- report ----
@@ -202,6 +211,12 @@ async function main(): Promise<number> {
       if (v.qemu?.error) out.push(`ERROR boot '${v.append}' on QEMU: ${v.qemu.error}`);
     }
     out.push("");
+  }
+  if (linuxMem) {
+    const l = linuxMem;
+    out.push(table([["booted 512 MiB Linux VMs", "guest touched", "beyond touched (tables + core state)", "target", "", "RSS: 1st VM", "2nd VM", `VM ${l.vms}`],
+      [String(l.vms), `${l.guestMiB} MiB`, `${l.overheadKiB} KiB`, "< 2 MiB", l.overheadKiB < 2048 ? "ok" : "MISSED", `${l.rssFirstMiB} MiB`, `${l.rssSecondMiB} MiB`, `${l.rssLastMiB} MiB`]],
+      ["l", "r", "r", "l", "l", "r", "r", "r"]), "");
   }
   out.push(`total bench time ${totalSeconds} s`);
 
