@@ -32,7 +32,6 @@ export function decodeOp(w: u32, len: u32, o: usize): u16 {
   return op == OP_JAL || op == OP_JALR || op == OP_SYSTEM || op == OP_FENCE || op == OP_ILLEGAL;
 }
 
-@inline export function blockMap(bc: usize): usize { return bc; }
 @inline function arenaStart(bc: usize): usize { return bc + L.BLOCK_MAP_BYTES; }
 
 /** Clears this hart's block cache (all map entries, arena reset). */

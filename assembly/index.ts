@@ -212,10 +212,13 @@ export function run(budget: i32): u32 {
   return S.STOP_BUDGET;
 }
 
+/** The selected hart's CLINT mtimecmp. */
+@inline function hartTimerCmp(): u64 { return load<u64>(L.VM_CLINT_MTIMECMP + (<usize>load<u32>(H + L.H_HARTID) << 3)); }
+
 /** Deterministic mode: how many instructions until this hart's timer fires (at least 1, at most `chunk`). */
 function limitToDeadline(chunk: i32): i32 {
   const per = <u64>load<u32>(L.VM_INSNS_PER_TICK);
-  const cmp = load<u64>(L.VM_CLINT_MTIMECMP + (<usize>load<u32>(H + L.H_HARTID) << 3));
+  const cmp = hartTimerCmp();
   if (cmp >= 0xffff_ffff_ffff_ffff / per) return chunk;
   const target = cmp * per;
   const now = load<u64>(H + L.H_INSTRET) + load<u64>(L.VM_IDLE_INSNS);
@@ -232,7 +235,7 @@ function limitToDeadline(chunk: i32): i32 {
 function skipIdle(): bool {
   if (load<u32>(L.VM_TIME_MODE) != L.TIME_MODE_INSNS) return false;
   const per = <u64>load<u32>(L.VM_INSNS_PER_TICK);
-  const cmp = load<u64>(L.VM_CLINT_MTIMECMP + (<usize>load<u32>(H + L.H_HARTID) << 3));
+  const cmp = hartTimerCmp();
   if (cmp >= 0xffff_ffff_ffff_ffff / per) return false;
   const now = load<u64>(H + L.H_INSTRET) + load<u64>(L.VM_IDLE_INSNS);
   const target = cmp * per;
@@ -248,7 +251,7 @@ function skipIdle(): bool {
  */
 export function next_timer_ticks(): f64 {
   const id = <usize>load<u32>(H + L.H_HARTID);
-  let cmp = load<u64>(L.VM_CLINT_MTIMECMP + (id << 3));
+  let cmp = hartTimerCmp();
   // With the built-in SBI the supervisor timer can wake the hart too (when STIE is enabled).
   if (load<u32>(L.VM_SBI) != 0 && (load<u64>(H + L.H_MIE) & R.MIP_STIP) != 0) {
     const s = load<u64>(L.VM_SBI_STIMECMP + (id << 3));

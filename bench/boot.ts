@@ -1,12 +1,10 @@
 // Linux boot time: process start → the first line /init prints (`wasmvisor-init: up`), on wasmvisor (the CLI, as
 // a child process) and on qemu-system-riscv64 (its default OpenSBI), with the images guests/fetch-images.sh caches.
-import { existsSync, readFileSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { QEMU } from "./speed.js";
 import { min, round } from "./stats.js";
+import { cachedImages } from "../host/files.js";
 
 const UP = "wasmvisor-init: up";
 const WV_TIMEOUT_MS = 300_000;
@@ -33,19 +31,10 @@ export interface BootResult {
   variants: BootVariant[];
 }
 
-/** The cached images (kernel, initramfs) from guests/fetch-images.sh's manifest, or null. */
+/** The cached kernel and initramfs (guests/fetch-images.sh), or null. */
 export function findImages(): { kernel: string; initrd: string } | null {
-  const dir = process.env.WASMVISOR_IMAGES ?? join(homedir(), ".cache/wasmvisor/images");
-  const manifest = join(dir, "manifest");
-  if (!existsSync(manifest)) return null;
-  const kv = new Map<string, string>();
-  for (const line of readFileSync(manifest, "utf8").split("\n")) {
-    const m = /^([\w-]+)=(.*)$/.exec(line.trim());
-    if (m) kv.set(m[1], m[2]);
-  }
-  const kernel = kv.get("kernel"), initrd = kv.get("initramfs");
-  if (!kernel || !initrd || !existsSync(kernel) || !existsSync(initrd)) return null;
-  return { kernel, initrd };
+  const img = cachedImages();
+  return img ? { kernel: img.kernel, initrd: img.initramfs } : null;
 }
 
 /** Spawns a guest, times process start → `wasmvisor-init: up`, then sends `poweroff -f` and waits for the exit. */

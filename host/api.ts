@@ -1,13 +1,13 @@
 // The embedding API: `createVm(config)` gives a VM object that runs in the background of the event loop, with
 // start/pause/resume/stop, console streams, events and counters — what the CLI uses, packaged for programs.
 import { EventEmitter } from "node:events";
-import { readFileSync } from "node:fs";
 import { PassThrough, Writable } from "node:stream";
 import { Vm, DEFAULT_MEM_BYTES } from "./vm.js";
 import { runToExit, InputQueue, type RunResult } from "./runner.js";
 import { isElf } from "./elf.js";
 import { bootKernel } from "./boot.js";
 import { WasmvisorError } from "./errors.js";
+import { readInputFile } from "./files.js";
 
 export interface VmConfig {
   /** Guest RAM in bytes (default 128 MiB). */
@@ -41,10 +41,7 @@ export interface VirtualMachineEvents {
   error: [Error];
 }
 
-const bytes = (v: string | Uint8Array, what: string): Uint8Array => {
-  if (typeof v !== "string") return v;
-  try { return readFileSync(v); } catch (e) { throw new WasmvisorError(`${what} ${v}: ${(e as Error).message}`); }
-};
+const bytes = (v: string | Uint8Array, what: string): Uint8Array => (typeof v === "string" ? readInputFile(v, what) : v);
 
 export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
   /** The guest's console output as a stream. */

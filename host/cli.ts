@@ -12,6 +12,7 @@ import { formatSignature } from "./signature.js";
 import { bootKernel } from "./boot.js";
 import { InputQueue } from "./runner.js";
 import { loadVmConfig } from "./config.js";
+import { readInputFile } from "./files.js";
 import { monitorCommand, type MonitorState } from "./monitor.js";
 
 const USAGE = `usage: wasmvisor run [options] <image>
@@ -64,11 +65,6 @@ function parseNumber(s: string, flag: string): number {
   return n;
 }
 
-function readInput(path: string): Uint8Array {
-  try { return readFileSync(path); } catch (e) {
-    throw new WasmvisorError(`${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
-  }
-}
 
 /**
  * Feeds stdin to the guest's console. A terminal is switched to raw mode (keys go to the guest as typed) and
@@ -170,15 +166,15 @@ async function cmdRun(argv: string[]): Promise<number> {
   const timeoutMs = o.timeout !== undefined ? parseNumber(o.timeout, "--timeout") * 1000 : undefined;
   const maxInsns = o["max-insns"] !== undefined ? BigInt(Math.floor(parseNumber(o["max-insns"], "--max-insns"))) : undefined;
 
-  const buf = readInput(path);
+  const buf = readInputFile(path);
   // "default" (QEMU's spelling for its bundled firmware) is our default too: direct boot, the hypervisor is the SBI.
-  const bios = o.bios === undefined || o.bios === "none" || o.bios === "default" ? undefined : readInput(o.bios);
+  const bios = o.bios === undefined || o.bios === "none" || o.bios === "default" ? undefined : readInputFile(o.bios);
   if (bios && !kernelMode) throw new WasmvisorError("--bios needs --kernel (the payload the firmware starts)");
   const vm = Vm.create({ memBytes, deterministic: !!o.deterministic, romBytes: bios ? 4096 : 0 });
   let img: ElfImage | undefined;
   if (kernelMode) {
     if (o["load-addr"] !== undefined) throw new WasmvisorError("--load-addr does not apply to --kernel");
-    bootKernel(vm, buf, path, o.initrd !== undefined ? readInput(o.initrd) : undefined, o.append ?? "console=ttyS0", bios, o.bios);
+    bootKernel(vm, buf, path, o.initrd !== undefined ? readInputFile(o.initrd) : undefined, o.append ?? "console=ttyS0", bios, o.bios);
   } else if (isElf(buf)) {
     if (o["load-addr"] !== undefined) throw new WasmvisorError("--load-addr applies to raw binaries, not ELF images");
     img = vm.loadElf(buf, path);

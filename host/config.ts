@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { WasmvisorError } from "./errors.js";
 import { packageRoot } from "./core-module.js";
+import { readInputFile } from "./files.js";
 
 export interface VmConfigFile {
   memory?: number | string;
@@ -34,10 +35,7 @@ function validate(): Validator {
 
 /** Reads and validates a configuration file; paths in it become absolute (relative to the file). */
 export function loadVmConfig(path: string): VmConfigFile {
-  let text: string;
-  try { text = readFileSync(path, "utf8"); } catch (e) {
-    throw new WasmvisorError(`${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
-  }
+  const text = new TextDecoder().decode(readInputFile(path));
   let data: unknown;
   try { data = JSON.parse(text); } catch (e) {
     throw new WasmvisorError(`${path}: not valid JSON (${(e as Error).message.split("\n")[0]})`);

@@ -3,26 +3,11 @@
 // the console (stdin) once /init is up; the guest powers off and wasmvisor exits with its code.
 import { describe, it, expect } from "vitest";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { homedir } from "node:os";
+import { cachedImages, imagesDir } from "../host/files.js";
 import { CLI } from "./helpers";
 
-const IMAGES = process.env.WASMVISOR_IMAGES ?? join(homedir(), ".cache", "wasmvisor", "images");
-
-/** name → path from the fetch script's manifest, or null when the images were never fetched. */
-function images(): Record<string, string> | null {
-  const manifest = join(IMAGES, "manifest");
-  if (!existsSync(manifest)) return null;
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(manifest, "utf8").split("\n")) {
-    const m = /^(\w+)=(.*)$/.exec(line.trim());
-    if (m) out[m[1]] = m[2].startsWith("/") ? m[2] : join(IMAGES, m[2]);
-  }
-  return out.kernel && out.initramfs && existsSync(out.kernel) && existsSync(out.initramfs) ? out : null;
-}
-
-const img = images();
+const IMAGES = imagesDir();
+const img = cachedImages();
 if (!img) console.warn(`linux.test: SKIPPED — no Debian images in ${IMAGES}; run guests/fetch-images.sh (CI does)`);
 
 interface Session { code: number | null; out: string; err: string }
