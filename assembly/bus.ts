@@ -10,6 +10,7 @@ import { TEST_BASE, TEST_SIZE, testdevWrite } from "./devices/testdev";
 import { htifCheck } from "./devices/htif";
 import { PLIC_BASE, PLIC_SIZE, plicRead, plicWrite } from "./devices/plic";
 import { RTC_BASE, RTC_SIZE, rtcRead, rtcWrite } from "./devices/rtc";
+import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_SIZE, virtioRead, virtioWrite } from "./virtio/mmio";
 
 /**
  * Offset in linear memory of `size` bytes at guest-physical `pa` for an access of kind `acc` (GACC_*), or 0 if
@@ -38,7 +39,7 @@ export function isTohostPage(pagePa: u64): bool {
 /** True if an MMIO device answers at pa. */
 export function isDevice(pa: u64): bool {
   return (pa - CLINT_BASE < CLINT_SIZE) || (pa - UART_BASE < UART_SIZE) || (pa - TEST_BASE < TEST_SIZE) ||
-    (pa - PLIC_BASE < PLIC_SIZE) || (pa - RTC_BASE < RTC_SIZE);
+    (pa - PLIC_BASE < PLIC_SIZE) || (pa - RTC_BASE < RTC_SIZE) || (pa - VIRTIO_MMIO_BASE < VIRTIO_MMIO_SIZE);
 }
 
 /** Device read; the caller has checked isDevice(). Accesses are little-endian, any size 1..8. */
@@ -48,6 +49,7 @@ export function mmioRead(pa: u64, size: u32): u64 {
   if (pa - UART_BASE < UART_SIZE) return <u64>uartRead(pa - UART_BASE);
   if (pa - PLIC_BASE < PLIC_SIZE) return <u64>plicRead((pa - PLIC_BASE) & ~<u64>3); // 32-bit registers
   if (pa - RTC_BASE < RTC_SIZE) return <u64>rtcRead((pa - RTC_BASE) & ~<u64>3);
+  if (pa - VIRTIO_MMIO_BASE < VIRTIO_MMIO_SIZE) return <u64>virtioRead(pa - VIRTIO_MMIO_BASE, size);
   return 0; // test device reads as zero
 }
 
@@ -58,6 +60,7 @@ export function mmioWrite(pa: u64, size: u32, val: u64): void {
   else if (pa - TEST_BASE < TEST_SIZE) testdevWrite(pa - TEST_BASE, <u32>val);
   else if (pa - PLIC_BASE < PLIC_SIZE) plicWrite((pa - PLIC_BASE) & ~<u64>3, <u32>val);
   else if (pa - RTC_BASE < RTC_SIZE) rtcWrite((pa - RTC_BASE) & ~<u64>3, <u32>val);
+  else if (pa - VIRTIO_MMIO_BASE < VIRTIO_MMIO_SIZE) virtioWrite(pa - VIRTIO_MMIO_BASE, size, <u32>val);
 }
 
 /** Physical store to RAM with the HTIF check; returns false if pa is not RAM. */

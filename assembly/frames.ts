@@ -20,12 +20,13 @@ export function framesInit(start: u32, end: u32): void {
  */
 export function frameAlloc(n: u32, table: bool): usize {
   const bytes = n * FRAME_BYTES;
-  // Single-threaded today; with SMP this becomes an atomic compare-and-swap loop on VM_FRAME_NEXT.
-  const next = load<u32>(VM_FRAME_NEXT);
-  const p = (next + bytes - 1) & ~(bytes - 1);
-  if (<u64>p + <u64>bytes > <u64>load<u32>(VM_FRAME_END)) return 0;
-  store<u32>(VM_FRAME_NEXT, p + bytes);
-  const counter = table ? VM_FRAMES_TABLE : VM_FRAMES_DATA;
-  store<u32>(counter, load<u32>(counter) + n);
-  return <usize>p;
+  // A compare-and-swap loop: the vCPU and a device's I/O thread (DMA to a page never touched) may both allocate.
+  for (;;) {
+    const next = atomic.load<u32>(VM_FRAME_NEXT);
+    const p = (next + bytes - 1) & ~(bytes - 1);
+    if (<u64>p + <u64>bytes > <u64>load<u32>(VM_FRAME_END)) return 0;
+    if (atomic.cmpxchg<u32>(VM_FRAME_NEXT, next, p + bytes) != next) continue;
+    atomic.add<u32>(table ? VM_FRAMES_TABLE : VM_FRAMES_DATA, n);
+    return <usize>p;
+  }
 }

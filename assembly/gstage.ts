@@ -50,8 +50,10 @@ function leafSlot(gpa: u64, alloc: bool): usize {
     if (!alloc) return 0;
     const nt = frameAlloc(1, true);
     if (nt == 0) return 0;
-    store<u64>(slot, ((<u64>nt >> 12) << PTE_PPN_SHIFT) | PTE_V);
-    t = nt;
+    // Installed by compare-and-swap: a device's I/O thread may map the same region concurrently. The loser's
+    // frame stays allocated but unused (a rare race; frames are only returned when the VM goes away).
+    const won = atomic.cmpxchg<u64>(slot, 0, ((<u64>nt >> 12) << PTE_PPN_SHIFT) | PTE_V);
+    t = won == 0 ? nt : nextTable(won);
   }
   return t + (<usize>((gpa >> 12) & 0x1ff) << 3);
 }
@@ -74,7 +76,8 @@ export function gpaToPtr(gpa: u64, acc: u32): usize {
     const f = frameAlloc(1, false);
     if (f == 0) return 0;
     pte = ((<u64>f >> 12) << PTE_PPN_SHIFT) | leaf;
-    store<u64>(slot, pte);
+    const old = atomic.cmpxchg<u64>(slot, 0, pte); // see leafSlot: the vCPU and an I/O thread may race here
+    if (old != 0) pte = old;
   }
   const need = acc == GACC_WRITE ? PTE_W : acc == GACC_EXEC ? PTE_X : PTE_R;
   if ((pte & need) == 0) return 0;

@@ -159,7 +159,9 @@ export function execute(n: i32): i32 {
         case D.OP_DIVUW: store<u64>(h + rdo, <u64><i64><i32>divuw(<u32>a, <u32>B(h, o))); break;
         case D.OP_REMW: store<u64>(h + rdo, <u64><i64>remw(<i32>a, <i32>B(h, o))); break;
         case D.OP_REMUW: store<u64>(h + rdo, <u64><i64><i32>remuw(<u32>a, <u32>B(h, o))); break;
-        case D.OP_FENCE: break; // single hart, in order; fence.i ends the block, so the next one is revalidated
+        // Single hart, in order; fence.i ends the block, so the next one is revalidated. A wasm fence orders this
+        // hart's ring updates against the devices' I/O threads (virtio drivers fence between buffer and index).
+        case D.OP_FENCE: atomic.add<u32>(H + L.H_FENCE_WORD, 0); break; // seq-cst RMW = full fence (binaryen rejects a bare fence)
         case D.OP_FLW: case D.OP_FLD: {
           accesses++;
           if ((load<u64>(h + L.H_MSTATUS) & R.MSTATUS_FS) == 0) { raise(R.CAUSE_ILLEGAL_INSTRUCTION, <u64>load<u32>(o, 28)); ev = true; break; }

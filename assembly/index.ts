@@ -19,6 +19,15 @@ import { clearExc } from "./state";
 import { expandCompressed } from "./rvc";
 import { blockFlush } from "./block";
 import { codeWritten } from "./layout";
+import { dirtyTake } from "./dirty";
+import { iommuAttach, iommuMap, iommuInvalidateDomain, iommuTranslate, iommuFaultsPending } from "./iommu";
+import * as IO from "./iommu";
+import {
+  virtioSetup, virtioReset, virtioConfigChanged, virtioUpdate, virtioBroken, virtioInterrupt, ISR_USED,
+  VIRTIO_MMIO_BASE, VIRTIO_MMIO_STRIDE, VIRTIO_IRQ_BASE,
+} from "./virtio/mmio";
+import { vqPop, vqPush } from "./virtio/queue";
+import * as Q from "./virtio/queue";
 
 // ---- constants: layout offsets, enums ----
 export const ABI_VERSION: u32 = 1;
@@ -61,6 +70,7 @@ export const STOP_WFI: u32 = S.STOP_WFI;
 export const STOP_CONSOLE: u32 = S.STOP_CONSOLE;
 export const STOP_HTIF: u32 = S.STOP_HTIF;
 export const STOP_FATAL: u32 = S.STOP_FATAL;
+export const STOP_IO: u32 = S.STOP_IO;
 export const EXIT_KIND_NONE: u32 = L.EXIT_KIND_NONE;
 export const EXIT_KIND_POWEROFF: u32 = L.EXIT_KIND_POWEROFF;
 export const EXIT_KIND_RESET: u32 = L.EXIT_KIND_RESET;
@@ -197,6 +207,7 @@ export function run(budget: i32): u32 {
     clearEvents();
     clintUpdate();
     uartUpdate(); // input may have arrived from the host since the last chunk
+    virtioUpdate(); // and device interrupts from I/O threads
     checkInterrupts();
     if (load<u32>(h + L.H_WFI) != 0) {
       if ((L.mipOf(h) & load<u64>(h + L.H_MIE)) != 0) store<u32>(h + L.H_WFI, 0);
@@ -354,3 +365,100 @@ export const INPUT_SCRATCH_BYTES: u32 = 256;
 
 /** Sets the goldfish RTC's wall-clock origin: Unix time in ns at mtime 0 (f64; the host passes Date.now()-based time). */
 export function vm_set_rtc_epoch(ns: f64): void { store<f64>(L.VM_RTC_EPOCH_NS, ns); }
+
+/**
+ * Moves the dirty log into the host's copy at LAYOUT_DIRTY_COPY (dirty_bytes() bytes, bit i = RAM page i written
+ * since the last take) and empties it; every hart's TLB is flushed so the next store to each page is logged again.
+ * Atomic against DMA by I/O threads.
+ */
+export function dirty_take(): void {
+  dirtyTake();
+  const saveH = H, saveT = T;
+  const n = load<u32>(L.VM_NHARTS);
+  for (let i: u32 = 0; i < n; i++) { setHart(L.hartPtr(i), L.tlbPtr(i)); tlbFlush(); }
+  setHart(saveH, saveT);
+}
+export const LAYOUT_DIRTY_COPY: u32 = <u32>L.DIRTY_COPY;
+
+// ---- IOMMU (iommu.ts) ----
+/** Device `dev`'s context: mode 0 none, 1 identity over RAM, 2 empty domain (fill with iommu_map). 0 or -1. */
+export function iommu_attach(dev: u32, mode: u32): i32 { return iommuAttach(dev, mode) ? 0 : -1; }
+/** Maps [iova, iova+bytes) -> guest-physical gpa in dev's domain (perm bit 0 R, bit 1 W; 0 unmaps). 0 or -1. */
+export function iommu_map(dev: u32, iova: f64, gpa: f64, bytes: f64, perm: u32): i32 {
+  return iommuMap(dev, <u64>iova, <u64>gpa, <u64>bytes, perm) ? 0 : -1;
+}
+/** IOTINVAL.VMA: drops cached translations of [iova, iova+bytes) (bytes 0: all) for every device of `domain`. */
+export function iommu_invalidate(domain: u32, iova: f64, bytes: f64): void { iommuInvalidateDomain(domain, <u64>iova, <u64>bytes); }
+/** Turns the IOTLB off (1) or on (0): off, every DMA access walks the tables (to measure what caching buys). */
+export function iommu_set_iotlb_disabled(off: u32): void { store<u32>(L.IOMMU_CTRL, off & 1); }
+/** One DMA translation by device dev (1 byte at iova): linear offset, or 0 after recording a fault. For tests. */
+export function iommu_translate(dev: u32, iova: f64, write: u32): u32 { return <u32>iommuTranslate(dev, <u64>iova, write != 0); }
+export function iommu_faults_pending(): u32 { return iommuFaultsPending(); }
+export const IOMMU_FQ: u32 = <u32>L.IOMMU_FQ;
+export const IOMMU_FQ_HEAD: u32 = <u32>L.IOMMU_FQ_HEAD;
+export const IOMMU_FQ_TAIL: u32 = <u32>L.IOMMU_FQ_TAIL;
+export const IOMMU_FQ_DROPPED: u32 = <u32>L.IOMMU_FQ_DROPPED;
+export const IOMMU_FQ_ENTRIES: u32 = L.IOMMU_FQ_ENTRIES;
+export const IOMMU_DC: u32 = <u32>L.IOMMU_DC;
+export const IOMMU_DC_STRIDE: u32 = <u32>L.IOMMU_DC_STRIDE;
+export const DC_STAT_XLATE: u32 = <u32>L.DC_STAT_XLATE;
+export const DC_STAT_MISS: u32 = <u32>L.DC_STAT_MISS;
+export const DC_STAT_FAULTS: u32 = <u32>L.DC_STAT_FAULTS;
+export const IOMMU_CAUSE_READ_PAGE: u32 = IO.IOMMU_CAUSE_READ_PAGE;
+export const IOMMU_CAUSE_WRITE_PAGE: u32 = IO.IOMMU_CAUSE_WRITE_PAGE;
+export const IOMMU_CAUSE_READ_GUEST_PAGE: u32 = IO.IOMMU_CAUSE_READ_GUEST_PAGE;
+export const IOMMU_CAUSE_WRITE_GUEST_PAGE: u32 = IO.IOMMU_CAUSE_WRITE_GUEST_PAGE;
+export const IOMMU_CAUSE_READ_ACCESS: u32 = IO.IOMMU_CAUSE_READ_ACCESS;
+export const IOMMU_CAUSE_WRITE_ACCESS: u32 = IO.IOMMU_CAUSE_WRITE_ACCESS;
+export const IOMMU_CAUSE_DDT_INVALID: u32 = IO.IOMMU_CAUSE_DDT_INVALID;
+
+// ---- virtio-mmio (virtio/mmio.ts, virtio/queue.ts) ----
+/**
+ * Puts a device in slot: virtio device type id, offered features (two u32 halves; VERSION_1 is added), nq queues
+ * of at most qmax entries, cfgSize bytes of configuration space at VIRTIO_CONFIG of the slot (the host fills it).
+ * syncIo 1: notifications stop run() with STOP_IO (the host serves the device on the vCPU's thread); 0: they wake
+ * the thread waiting on the slot's doorbell. 0 or -1.
+ */
+export function virtio_setup(slot: u32, id: u32, featLo: u32, featHi: u32, nq: u32, qmax: u32, cfgSize: u32, syncIo: u32): i32 {
+  return virtioSetup(slot, id, (<u64>featHi << 32) | <u64>featLo, nq, qmax, cfgSize, syncIo) ? 0 : -1;
+}
+/** Serving thread: the notifications since the last call (bit q: queue q; VIRTIO_NOTIFY_RESET, _DRIVER_OK). */
+export function virtio_take_notify(slot: u32): u32 { return atomic.xchg<u32>(L.vtPtr(slot) + L.VT_NOTIFY, 0); }
+/** Serving thread: completes the reset the driver asked for. */
+export function virtio_reset(slot: u32): void { virtioReset(slot); }
+/** Host: the configuration space changed. */
+export function virtio_config_changed(slot: u32): void { virtioConfigChanged(slot); }
+/** Serving thread: marks the device broken (DEVICE_NEEDS_RESET) with reason `why`. */
+export function virtio_broken(slot: u32, why: u32): void { virtioBroken(slot, why); }
+/** Serving thread: raises a used-buffer interrupt (for back ends that batch completions). */
+export function virtio_interrupt(slot: u32): void { virtioInterrupt(slot, ISR_USED); }
+/** Serving thread: the next chain of queue q, translated at LAYOUT_CHAIN_BASE + slot * CHAIN_STRIDE; head, -1 empty, -2 broken. */
+export function vq_pop(slot: u32, q: u32): i32 { return slot < L.VIRTIO_SLOTS ? vqPop(slot, q) : -2; }
+/** Serving thread: returns chain head with len bytes written; 1 if the driver was interrupted, 0 if not, -2 broken. */
+export function vq_push(slot: u32, q: u32, head: u32, len: u32): i32 { return slot < L.VIRTIO_SLOTS ? vqPush(slot, q, head, len) : -2; }
+export const VIRTIO_SLOTS: u32 = L.VIRTIO_SLOTS;
+export const VIRTIO_MMIO_BASE_LO: u32 = <u32>VIRTIO_MMIO_BASE;
+export const VIRTIO_MMIO_STRIDE_B: u32 = <u32>VIRTIO_MMIO_STRIDE;
+export const VIRTIO_IRQ_BASE_N: u32 = VIRTIO_IRQ_BASE;
+export const LAYOUT_VIRTIO_BASE: u32 = <u32>L.VIRTIO_BASE;
+export const LAYOUT_VIRTIO_STRIDE: u32 = <u32>L.VIRTIO_STRIDE;
+export const VT_STATUS: u32 = <u32>L.VT_STATUS;
+export const VT_DOORBELL: u32 = <u32>L.VT_DOORBELL;
+export const VT_DRV_FEATURES: u32 = <u32>L.VT_DRV_FEATURES;
+export const VT_CONFIG: u32 = <u32>L.VT_CONFIG;
+export const VT_STAT_NOTIFIES: u32 = <u32>L.VT_STAT_NOTIFIES;
+export const VT_STAT_IRQS: u32 = <u32>L.VT_STAT_IRQS;
+export const VT_STAT_BROKEN: u32 = <u32>L.VT_STAT_BROKEN;
+export const VM_WAKE: u32 = <u32>L.VM_WAKE;
+export const LAYOUT_CHAIN_BASE: u32 = <u32>L.CHAIN_BASE;
+export const LAYOUT_CHAIN_STRIDE: u32 = <u32>L.CHAIN_STRIDE;
+export const CHAIN_HEAD: u32 = <u32>Q.CHAIN_HEAD;
+export const CHAIN_NSEG: u32 = <u32>Q.CHAIN_NSEG;
+export const CHAIN_FLAGS: u32 = <u32>Q.CHAIN_FLAGS;
+export const CHAIN_READABLE: u32 = <u32>Q.CHAIN_READABLE;
+export const CHAIN_WRITABLE: u32 = <u32>Q.CHAIN_WRITABLE;
+export const CHAIN_SEGS: u32 = <u32>L.CHAIN_SEGS;
+export const CHAIN_F_FAULT: u32 = Q.CHAIN_F_FAULT;
+export const CHAIN_F_TOOBIG: u32 = Q.CHAIN_F_TOOBIG;
+export const VIRTIO_NOTIFY_RESET: u32 = 1 << 31;
+export const VIRTIO_NOTIFY_DRIVER_OK: u32 = 1 << 30;

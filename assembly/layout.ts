@@ -9,6 +9,9 @@
 //   0x0010_0000  basic-block caches, BC_STRIDE bytes per hart                       (BC_*, BLOCK_*)
 //   0x0040_0000  code-page generations (4 MiB, sparse)                           (CODE_GEN)
 //   0x0080_0000  dirty-page bitmap (128 KiB)                                     (DIRTY_*)
+//   0x0082_0000  virtio-mmio transports, VIRTIO_STRIDE bytes per slot             (VIRTIO_*, VQ_*)
+//   0x0083_0000  IOMMU: device contexts, IOTLBs, fault queue                      (IOMMU_*)
+//   0x0084_0000  DMA chains: the descriptor chain a device is serving, per slot   (CHAIN_*)
 //   0x0090_0000  frame pool: the G-stage tables and guest pages, allocated on first touch (FRAME_POOL)
 //
 // Nothing here is a Wasm global: several instances (one per thread) share this memory.
@@ -110,6 +113,7 @@ export const H_TSELECT: usize = 0x2e8;
 export const H_BLOCK_SCRATCH: usize = 0xf00; // one op (32 bytes) + its code copy (4 bytes)
 export const H_ARENA_TOP: usize = 0x494;   // u32 next free byte of this hart's block arena
 export const H_TLB_SUPER: usize = 0x498;   // u32 number of superpages recorded in H_SUPER_LIST; > SUPER_MAX: overflowed
+export const H_FENCE_WORD: usize = 0x49c; // u32 target of the atomic no-op that implements FENCE against I/O threads
 export const H_SUPER_LIST: usize = 0x500;  // SUPER_MAX × u64: base VA | log2(size) of superpages with TLB entries
 export const SUPER_MAX: u32 = 32;
 export const H_PMPADDR: usize = 0x400; // u64 × 16
@@ -184,6 +188,88 @@ export const CODE_GEN_BYTES: usize = 0x40_0000;
 // (see dirty.ts). 128 KiB covers 4 GiB of RAM.
 export const DIRTY_BITMAP: usize = 0x80_0000;
 export const DIRTY_BITMAP_BYTES: usize = 0x2_0000;
+
+// ---- virtio-mmio transports (per VM; virtio/mmio.ts) ----
+// One block per slot; slot i answers at VIRTIO_MMIO_BASE + i * 0x1000 with PLIC source 1 + i (QEMU virt map).
+// Words marked (atomic) are shared with the device's I/O thread and only touched with atomic operations.
+export const VIRTIO_SLOTS: u32 = 8;
+export const VIRTIO_BASE: usize = 0x82_0000;
+export const VIRTIO_STRIDE: usize = 0x400;
+export const VT_DEVICE_ID: usize = 0x00;     // u32 virtio device type (0: empty slot)
+export const VT_VENDOR_ID: usize = 0x04;     // u32
+export const VT_DEV_FEATURES: usize = 0x08;  // u64 offered by the back end
+export const VT_DRV_FEATURES: usize = 0x10;  // u64 accepted by the driver
+export const VT_DEV_FSEL: usize = 0x18;      // u32 DeviceFeaturesSel
+export const VT_DRV_FSEL: usize = 0x1c;      // u32 DriverFeaturesSel
+export const VT_STATUS: usize = 0x20;        // u32 device status (atomic: the I/O thread sets DEVICE_NEEDS_RESET)
+export const VT_QUEUE_SEL: usize = 0x24;     // u32
+export const VT_ISR: usize = 0x28;           // u32 InterruptStatus (atomic)
+export const VT_CONFIG_GEN: usize = 0x2c;    // u32 ConfigGeneration
+export const VT_NUM_QUEUES: usize = 0x30;    // u32 queues the device has (<= VQ_MAX)
+export const VT_CONFIG_SIZE: usize = 0x34;   // u32 bytes of device configuration space
+export const VT_DOORBELL: usize = 0x38;      // u32 (atomic) bumped on every notify/reset; the I/O thread waits on it
+export const VT_NOTIFY: usize = 0x3c;        // u32 (atomic) bit q: queue q was notified; bit 31: reset requested
+export const VT_SYNC_IO: usize = 0x40;       // u32 1: notifications stop run() (STOP_IO) instead of waking a thread
+export const VT_STAT_NOTIFIES: usize = 0x48; // u64
+export const VT_STAT_IRQS: usize = 0x50;     // u64 (written by the serving thread)
+export const VT_STAT_BROKEN: usize = 0x58;   // u32 why the device was marked broken (VQ_ERR_*), 0: never
+export const VT_QUEUES: usize = 0x100;       // VQ_MAX × VQ_STRIDE
+export const VQ_MAX: u32 = 4;
+export const VQ_STRIDE: usize = 0x40;
+export const VQ_NUM_MAX: usize = 0x00;       // u32 QueueNumMax (0: queue absent)
+export const VQ_NUM: usize = 0x04;           // u32 QueueNum
+export const VQ_READY: usize = 0x08;         // u32 QueueReady
+export const VQ_DESC: usize = 0x10;          // u64 QueueDesc
+export const VQ_DRIVER: usize = 0x18;        // u64 QueueDriver (available ring)
+export const VQ_DEVICE: usize = 0x20;        // u64 QueueDevice (used ring)
+export const VQ_LAST_AVAIL: usize = 0x28;    // u32 next available-ring index the device will read (free-running u16)
+export const VQ_USED_IDX: usize = 0x2c;      // u32 next used-ring index the device will write (free-running u16)
+export const VQ_SIGNALLED: usize = 0x30;     // u32 used index at the last interrupt decision (event-idx)
+export const VT_CONFIG: usize = 0x200;       // device configuration space (VIRTIO_CONFIG_MAX bytes)
+export const VIRTIO_CONFIG_MAX: u32 = 0x100;
+// VM-wide: bit i set (atomic) when slot i's InterruptStatus changed; the run loop then updates PLIC line 1 + i.
+export const VM_VIRTIO_IRQ = VM_BASE + 0x860;    // u32 (atomic)
+export const VM_WAKE = VM_BASE + 0x864;          // i32 (atomic) bumped with VM_VIRTIO_IRQ: wakes a vCPU sleeping in WFI
+@inline export function vtPtr(slot: u32): usize { return VIRTIO_BASE + <usize>slot * VIRTIO_STRIDE; }
+@inline export function vqPtr(slot: u32, q: u32): usize { return vtPtr(slot) + VT_QUEUES + <usize>q * VQ_STRIDE; }
+
+// ---- IOMMU (per VM; iommu.ts) ----
+// Device-context table (one context per device id = virtio slot), per-device IOTLBs and the fault queue.
+export const IOMMU_BASE: usize = 0x83_0000;
+export const IOMMU_DEVICES: u32 = VIRTIO_SLOTS;
+export const IOMMU_DC: usize = IOMMU_BASE;            // device contexts, IOMMU_DC_STRIDE bytes each
+export const IOMMU_DC_STRIDE: usize = 0x40;
+export const DC_TC: usize = 0x00;        // u32 translation control: bit 0 V (valid)
+export const DC_DOMAIN: usize = 0x04;    // u32 domain id (invalidation by domain)
+export const DC_ROOT: usize = 0x08;      // u32 linear offset of the domain's Sv39x4 root table
+export const DC_STAT_XLATE: usize = 0x10;// u64 translations requested
+export const DC_STAT_MISS: usize = 0x18; // u64 IOTLB misses (page-table walks)
+export const DC_STAT_FAULTS: usize = 0x20; // u64 refused accesses
+export const IOMMU_CTRL = IOMMU_BASE + 0x3f0;     // u32 bit 0: IOTLB disabled (every access walks; for measurements)
+export const IOMMU_FQ_HEAD = IOMMU_BASE + 0x3f4;  // u32 records consumed by the host (free-running)
+export const IOMMU_FQ_TAIL = IOMMU_BASE + 0x3f8;  // u32 (atomic) records written (free-running)
+export const IOMMU_FQ_DROPPED = IOMMU_BASE + 0x3fc; // u32 (atomic) faults not recorded because the queue was full
+export const IOMMU_FQ = IOMMU_BASE + 0x400;       // fault queue: IOMMU_FQ_ENTRIES records of 32 bytes (spec §3.2)
+export const IOMMU_FQ_ENTRIES: u32 = 64;
+export const IOMMU_IOTLB = IOMMU_BASE + 0x1000;   // per device: IOTLB_ENTRIES × 32 bytes: u64 tag (IOVA page + 1, 0 = empty),
+export const IOTLB_ENTRIES: u32 = 64;             //   u64 frame offset | 1 if writable, u64 guest-physical address of the page
+export const IOTLB_STRIDE: usize = <usize>IOTLB_ENTRIES * 32;
+@inline export function dcPtr(dev: u32): usize { return IOMMU_DC + <usize>dev * IOMMU_DC_STRIDE; }
+@inline export function iotlbPtr(dev: u32): usize { return IOMMU_IOTLB + <usize>dev * IOTLB_STRIDE; }
+
+// ---- DMA chains (per slot) ----
+// vq_pop leaves the descriptor chain it took here, already translated by the IOMMU into (linear offset, length)
+// segments split at page boundaries, so the back end moves data straight between its resource and guest memory.
+//   +0 u32 head descriptor index  +4 u32 segments  +8 u32 flags (CHAIN_F_*)  +12 u32 readable bytes
+//   +16 u32 writable bytes  +32.. segments: u32 offset, u32 length, u32 1 if device-writable, u32 0
+export const CHAIN_BASE: usize = 0x84_0000;
+export const CHAIN_STRIDE: usize = 0x1_0000;
+export const CHAIN_SEGS: usize = 32;
+export const CHAIN_MAX_SEGS: u32 = <u32>((CHAIN_STRIDE - CHAIN_SEGS) >> 4);
+@inline export function chainPtr(slot: u32): usize { return CHAIN_BASE + <usize>slot * CHAIN_STRIDE; }
+
+// The host's copy of the dirty log, taken atomically (dirty_take): DMA on I/O threads may set bits at any time.
+export const DIRTY_COPY: usize = 0x8C_0000;
 
 // ---- Frame pool ----
 // Everything from here to the end of memory is frames handed out by frames.ts: the G-stage root table first

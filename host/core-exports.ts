@@ -22,6 +22,21 @@ export interface CoreFunctions {
   vm_direct_boot(id: number, entry: number, dtb: number): void;
   uart_input(ptr: number, len: number): number;
   vm_set_rtc_epoch(ns: number): void;
+  dirty_take(): void;
+  iommu_attach(dev: number, mode: number): number;
+  iommu_map(dev: number, iova: number, gpa: number, bytes: number, perm: number): number;
+  iommu_invalidate(domain: number, iova: number, bytes: number): void;
+  iommu_set_iotlb_disabled(off: number): void;
+  iommu_translate(dev: number, iova: number, write: number): number;
+  iommu_faults_pending(): number;
+  virtio_setup(slot: number, id: number, featLo: number, featHi: number, nq: number, qmax: number, cfgSize: number, syncIo: number): number;
+  virtio_take_notify(slot: number): number;
+  virtio_reset(slot: number): void;
+  virtio_config_changed(slot: number): void;
+  virtio_broken(slot: number, why: number): void;
+  virtio_interrupt(slot: number): void;
+  vq_pop(slot: number, q: number): number;
+  vq_push(slot: number, q: number, head: number, len: number): number;
 }
 
 /** Exported constants (offsets into the VM's memory and enum values), defined once in the core. */
@@ -34,12 +49,22 @@ export const CORE_CONSTANTS = [
   "CONSOLE_HEAD", "CONSOLE_TAIL", "CONSOLE_DATA", "CONSOLE_SIZE", "INPUT_SCRATCH", "INPUT_SCRATCH_BYTES",
   "STOP_BUDGET", "STOP_HALT", "STOP_WFI", "STOP_CONSOLE", "STOP_HTIF", "STOP_FATAL",
   "EXIT_KIND_NONE", "EXIT_KIND_POWEROFF", "EXIT_KIND_RESET", "EXIT_KIND_HTIF",
-  "TIME_MODE_HOST", "TIME_MODE_INSNS",
+  "TIME_MODE_HOST", "TIME_MODE_INSNS", "STOP_IO", "LAYOUT_DIRTY_COPY",
+  "IOMMU_FQ", "IOMMU_FQ_HEAD", "IOMMU_FQ_TAIL", "IOMMU_FQ_DROPPED", "IOMMU_FQ_ENTRIES", "IOMMU_DC", "IOMMU_DC_STRIDE",
+  "DC_STAT_XLATE", "DC_STAT_MISS", "DC_STAT_FAULTS", "IOMMU_CAUSE_READ_PAGE", "IOMMU_CAUSE_WRITE_PAGE",
+  "IOMMU_CAUSE_READ_GUEST_PAGE", "IOMMU_CAUSE_WRITE_GUEST_PAGE", "IOMMU_CAUSE_READ_ACCESS", "IOMMU_CAUSE_WRITE_ACCESS",
+  "IOMMU_CAUSE_DDT_INVALID",
+  "VIRTIO_SLOTS", "VIRTIO_MMIO_BASE_LO", "VIRTIO_MMIO_STRIDE_B", "VIRTIO_IRQ_BASE_N", "LAYOUT_VIRTIO_BASE", "LAYOUT_VIRTIO_STRIDE",
+  "VT_STATUS", "VT_DOORBELL", "VT_DRV_FEATURES", "VT_CONFIG", "VT_STAT_NOTIFIES", "VT_STAT_IRQS", "VT_STAT_BROKEN", "VM_WAKE",
+  "LAYOUT_CHAIN_BASE", "LAYOUT_CHAIN_STRIDE", "CHAIN_HEAD", "CHAIN_NSEG", "CHAIN_FLAGS", "CHAIN_READABLE", "CHAIN_WRITABLE",
+  "CHAIN_SEGS", "CHAIN_F_FAULT", "CHAIN_F_TOOBIG", "VIRTIO_NOTIFY_RESET", "VIRTIO_NOTIFY_DRIVER_OK",
 ] as const;
 
 export const CORE_FUNCTIONS = [
   "vm_init", "hart_reset", "hart_select", "set_htif", "run", "next_timer_ticks", "insn_at_pc", "tlb_flush", "expand_c", "gpa_written",
   "memory_bytes_needed", "vm_set_rom", "gpa_ptr", "frames_used", "dirty_bytes", "dirty_clear", "translate_probe", "vm_direct_boot", "uart_input", "vm_set_rtc_epoch",
+  "dirty_take", "iommu_attach", "iommu_map", "iommu_invalidate", "iommu_set_iotlb_disabled", "iommu_translate", "iommu_faults_pending",
+  "virtio_setup", "virtio_take_notify", "virtio_reset", "virtio_config_changed", "virtio_broken", "virtio_interrupt", "vq_pop", "vq_push",
 ] as const;
 
 /** Every export the core may have: its functions, constants, AssemblyScript's start function, and the (imported,
