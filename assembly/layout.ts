@@ -207,7 +207,7 @@ export const VT_ISR: usize = 0x28;           // u32 InterruptStatus (atomic)
 export const VT_CONFIG_GEN: usize = 0x2c;    // u32 ConfigGeneration
 export const VT_NUM_QUEUES: usize = 0x30;    // u32 queues the device has (<= VQ_MAX)
 export const VT_CONFIG_SIZE: usize = 0x34;   // u32 bytes of device configuration space
-export const VT_DOORBELL: usize = 0x38;      // u32 (atomic) bumped on every notify/reset; the I/O thread waits on it
+export const VT_DOORBELL: usize = 0x38;      // u32 (atomic) notifications of this slot (VM_IO_DOORBELL wakes the thread)
 export const VT_NOTIFY: usize = 0x3c;        // u32 (atomic) bit q: queue q was notified; bit 31: reset requested
 export const VT_SYNC_IO: usize = 0x40;       // u32 1: notifications stop run() (STOP_IO) instead of waking a thread
 export const VT_STAT_NOTIFIES: usize = 0x48; // u64
@@ -230,6 +230,7 @@ export const VIRTIO_CONFIG_MAX: u32 = 0x100;
 // VM-wide: bit i set (atomic) when slot i's InterruptStatus changed; the run loop then updates PLIC line 1 + i.
 export const VM_VIRTIO_IRQ = VM_BASE + 0x860;    // u32 (atomic)
 export const VM_WAKE = VM_BASE + 0x864;          // i32 (atomic) bumped with VM_VIRTIO_IRQ: wakes a vCPU sleeping in WFI
+export const VM_IO_DOORBELL = VM_BASE + 0x868;   // i32 (atomic) bumped on every notification: the VM's I/O thread waits on it
 @inline export function vtPtr(slot: u32): usize { return VIRTIO_BASE + <usize>slot * VIRTIO_STRIDE; }
 @inline export function vqPtr(slot: u32, q: u32): usize { return vtPtr(slot) + VT_QUEUES + <usize>q * VQ_STRIDE; }
 

@@ -39,7 +39,7 @@ export function bootKernel(vm: Vm, kernel: Uint8Array, name: string, initrd: Uin
   }
   const cfg = defaultVirtConfig(vm.ramBase, BigInt(vm.memBytes), 1);
   cfg.bootargs = bootargs;
-  delete cfg.virtio; // virtio-mmio devices come with their own issue: advertise only what exists
+  // All eight virtio-mmio transports are described, as on QEMU virt: empty slots read DeviceID 0 and drivers skip them.
   // Size the tree with a placeholder initrd range first, then place everything and build it for real.
   const probeDtb = buildFdt({ ...cfg, initrd: initrd ? { start: vm.ramBase, end: vm.ramBase + 1n } : undefined });
   const layout = layoutBoot(vm.ramBase, BigInt(vm.memBytes), image, initrd?.length, probeDtb.length);

@@ -14,6 +14,8 @@ import { InputQueue } from "./runner.js";
 import { loadVmConfig } from "./config.js";
 import { readInputFile } from "./files.js";
 import { monitorCommand, type MonitorState } from "./monitor.js";
+import { attachDevices, parseDiskSpec, type DeviceSpec } from "./virtio/devices.js";
+import { defaultSwitch, udpBridge } from "./virtio/switch.js";
 
 const USAGE = `usage: wasmvisor run [options] <image>
        wasmvisor run [options] --kernel <Image|ELF> [--initrd FILE] [--append ARGS]
@@ -39,7 +41,14 @@ options:
   --trace-file FILE          write the trace to FILE instead
   --timeout SECONDS          stop the guest after this much wall time (exit 3)
   --max-insns N              stop the guest after N retired instructions (exit 3)
-  --deterministic            derive time from retired instructions (reproducible runs)
+  --deterministic            derive time from retired instructions (reproducible runs; implies --io sync)
+  --disk FILE[,ro][,serial=S]  a virtio-blk disk backed by a raw image (repeatable; ro: read-only)
+  --nic MAC                  a virtio-net device on this process's virtual switch (repeatable)
+  --bridge LPORT:HOST:PORT   join the virtual switch to another wasmvisor process's over UDP
+  --rng                      a virtio-rng device (host randomness)
+  --virtio-console           a virtio-console device (hvc0); its output goes to stdout
+  --io thread|sync           who serves virtio devices: an I/O thread beside the vCPU (default) or the vCPU
+                             thread itself
   --stats                    print counters (instructions, MIPS, TLB, traps) to stderr on exit
   -h, --help                 show this help
   --version                  print the version
@@ -135,6 +144,8 @@ async function cmdRun(argv: string[]): Promise<number> {
         "max-insns": { type: "string" }, deterministic: { type: "boolean" }, stats: { type: "boolean" },
         kernel: { type: "string" }, initrd: { type: "string" }, append: { type: "string" }, bios: { type: "string" },
         config: { type: "string" },
+        disk: { type: "string", multiple: true }, nic: { type: "string", multiple: true }, bridge: { type: "string", multiple: true },
+        rng: { type: "boolean" }, "virtio-console": { type: "boolean" }, io: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -154,6 +165,10 @@ async function cmdRun(argv: string[]): Promise<number> {
     o.htif ??= f.htif; o.deterministic ??= f.deterministic;
     o.timeout ??= f.timeout === undefined ? undefined : String(f.timeout);
     o["max-insns"] ??= f.maxInsns === undefined ? undefined : String(f.maxInsns);
+    o.disk ??= f.disks?.map((d) => [d.path, ...(d.readonly ? ["ro"] : []), ...(d.serial ? [`serial=${d.serial}`] : [])].join(","));
+    o.nic ??= f.nics?.map((n) => n.mac);
+    o.bridge ??= f.bridge === undefined ? undefined : [f.bridge];
+    o.rng ??= f.rng; o["virtio-console"] ??= f.virtioConsole; o.io ??= f.io;
   }
   const kernelMode = o.kernel !== undefined;
   if (!kernelMode && parsed.positionals.length !== 1) throw new WasmvisorError("run: expected exactly one image (see wasmvisor --help)");
@@ -199,6 +214,18 @@ async function cmdRun(argv: string[]): Promise<number> {
   } else if (o.trace) {
     traceOut = (l) => writeSync(2, l + "\n");
   }
+  if (o.io !== undefined && o.io !== "thread" && o.io !== "sync") throw new WasmvisorError(`--io: want thread or sync (got ${o.io})`);
+  const specs: DeviceSpec[] = [
+    ...(o.disk ?? []).map(parseDiskSpec),
+    ...(o.nic ?? []).map((mac): DeviceSpec => ({ kind: "net", mac })),
+    ...(o.rng ? [{ kind: "rng" } as DeviceSpec] : []),
+    ...(o["virtio-console"] ? [{ kind: "console" } as DeviceSpec] : []),
+  ];
+  const bridges = [];
+  for (const b of o.bridge ?? []) bridges.push(await udpBridge(defaultSwitch, b));
+  if (specs.length) {
+    await attachDevices(vm, specs, { io: o.io === "sync" || (o.io === undefined && o.deterministic) ? "sync" : "thread", onConsole: (b) => { writeSync(1, b); } });
+  }
   const input = new InputQueue();
   const mon: MonitorState = { paused: false, quit: false };
   const detach = attachConsole(input, vm, mon);
@@ -212,6 +239,8 @@ async function cmdRun(argv: string[]): Promise<number> {
   } finally {
     detach();
     if (traceFd !== undefined) closeSync(traceFd);
+    await vm.devices?.close();
+    for (const b of bridges) b.close();
   }
   if (sigRange) writeFileAtomic(o.signature!, formatSignature(vm.readPhys(sigRange[0], Number(sigRange[1] - sigRange[0])), gran));
   if (o.stats) {

@@ -19,6 +19,12 @@ export interface VmConfigFile {
   deterministic?: boolean;
   timeout?: number;
   maxInsns?: number;
+  disks?: { path: string; readonly?: boolean; serial?: string }[];
+  nics?: { mac: string }[];
+  bridge?: string;
+  rng?: boolean;
+  virtioConsole?: boolean;
+  io?: "thread" | "sync";
 }
 
 type Validator = ((data: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown>; keyword: string }[] | null };
@@ -55,5 +61,8 @@ export function loadVmConfig(path: string): VmConfigFile {
   const cfg = data as VmConfigFile;
   const base = dirname(resolve(path));
   const abs = (p?: string) => (p === undefined || p === "none" || isAbsolute(p) ? p : join(base, p));
-  return { ...cfg, image: abs(cfg.image), kernel: abs(cfg.kernel), initrd: abs(cfg.initrd), bios: abs(cfg.bios) };
+  return {
+    ...cfg, image: abs(cfg.image), kernel: abs(cfg.kernel), initrd: abs(cfg.initrd), bios: abs(cfg.bios),
+    disks: cfg.disks?.map((d) => ({ ...d, path: abs(d.path)! })),
+  };
 }

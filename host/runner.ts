@@ -103,7 +103,9 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
     }
     flush();
     exits[stop] = (exits[stop] ?? 0) + 1;
+    if (vm.devices?.error) throw new WasmvisorError(`virtio device failed: ${vm.devices.error}`, ExitCode.INTERNAL);
     switch (stop) {
+      case "io": vm.devices?.serviceSync(); break;
       case "halt": return finish(vm.exitStatus(), "exit");
       case "htif":
         throw new WasmvisorError(`guest made an unsupported HTIF request 0x${vm.htifValue().toString(16)}`, ExitCode.GUEST_ERROR);
@@ -114,14 +116,19 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
       }
       case "wfi": {
         const ticks = vm.nextTimerTicks();
-        if (ticks < 0 && !opts.input?.live) {
+        if (ticks < 0 && !opts.input?.live && !vm.devices?.slots.length) {
           throw new WasmvisorError(`guest waits for an interrupt that cannot arrive (WFI with no timer that can wake it) at pc 0x${vm.pc.toString(16)}`, ExitCode.GUEST_ERROR);
         }
         if (opts.input?.pending) break; // input is waiting: deliver it at once
         const ms = Math.min(ticks < 0 ? 50 : ticks / (TIMEBASE_HZ / 1000), deadline - performance.now(), 20);
-        if (ms > 0) Atomics.wait(sleepView, 0, 0, ms);
-        // Let input events in (stdin is read by the event loop).
-        if (opts.input?.live) { lastYield = performance.now(); await new Promise((r) => setImmediate(r)); }
+        if (ms > 0) {
+          // Sleep until the timer deadline or a device interrupt (an I/O thread bumps and notifies the wake word),
+          // without blocking the event loop: stdin, other VMs of this process and the switch keep running.
+          const { view, index } = vm.wakeWord;
+          const w = Atomics.waitAsync(view, index, Atomics.load(view, index), ms);
+          if (w.async) await w.value;
+          lastYield = performance.now();
+        } else if (opts.input?.live) { lastYield = performance.now(); await new Promise((r) => setImmediate(r)); }
         break;
       }
       default: break;

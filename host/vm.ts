@@ -5,6 +5,7 @@ import { makeImports } from "./core-imports.js";
 import { bindCore, type Core } from "./core-exports.js";
 import { coreModule } from "./core-module.js";
 import { parseElf, type ElfImage } from "./elf.js";
+import type { VirtioDevices } from "./virtio/devices.js";
 
 export const DEFAULT_RAM_BASE = 0x8000_0000n;
 export const DEFAULT_MEM_BYTES = 128 * 1024 * 1024;
@@ -25,7 +26,7 @@ export interface VmOptions {
   romBytes?: number;
 }
 
-export type StopReason = "budget" | "halt" | "wfi" | "console" | "htif" | "fatal";
+export type StopReason = "budget" | "halt" | "wfi" | "console" | "htif" | "fatal" | "io";
 
 export interface ExitStatus {
   kind: "poweroff" | "reset" | "htif";
@@ -53,6 +54,8 @@ export class Vm {
   private u8: Uint8Array;
   private dv: DataView;
   private hart: number;
+  /** The VM's virtio devices, once attached (virtio/devices.ts). */
+  devices?: VirtioDevices;
 
   private constructor(memory: WebAssembly.Memory, core: Core, ramBase: bigint, memBytes: number) {
     this.memory = memory;
@@ -199,6 +202,7 @@ export class Vm {
       case k.STOP_WFI: return "wfi";
       case k.STOP_CONSOLE: return "console";
       case k.STOP_HTIF: return "htif";
+      case k.STOP_IO: return "io";
       default: return "fatal";
     }
   }
@@ -242,6 +246,11 @@ export class Vm {
 
   htifValue(): bigint { return this.dv.getBigUint64(this.core.k.VM_HTIF_VALUE, true); }
 
+  /** The word devices' I/O threads bump (and notify) when they raise an interrupt: WFI sleeps wait on it. */
+  get wakeWord(): { view: Int32Array; index: number } {
+    return { view: new Int32Array(this.memory.buffer), index: this.core.k.VM_WAKE >> 2 };
+  }
+
   /** Ticks until the hart's timer fires (-1: none armed). */
   nextTimerTicks(): number { return this.core.fn.next_timer_ticks(); }
 
@@ -251,14 +260,14 @@ export class Vm {
   /** Guest-physical RAM pages written since the last call (exact; see assembly/dirty.ts), then clears the log. */
   takeDirtyPages(): bigint[] {
     const n = this.core.fn.dirty_bytes();
-    const base = this.core.k.LAYOUT_DIRTY_BITMAP;
+    this.core.fn.dirty_take(); // atomic against DMA on I/O threads
+    const base = this.core.k.LAYOUT_DIRTY_COPY;
     const pages: bigint[] = [];
     for (let i = 0; i < n; i++) {
       const b = this.u8[base + i];
       if (b === 0) continue;
       for (let j = 0; j < 8; j++) if (b & (1 << j)) pages.push(this.ramBase + BigInt((i * 8 + j) * 4096));
     }
-    this.core.fn.dirty_clear();
     return pages;
   }
 

@@ -6,7 +6,7 @@ import {
   vtPtr, vqPtr, VIRTIO_SLOTS, VT_DEVICE_ID, VT_VENDOR_ID, VT_DEV_FEATURES, VT_DRV_FEATURES, VT_DEV_FSEL,
   VT_DRV_FSEL, VT_STATUS, VT_QUEUE_SEL, VT_ISR, VT_CONFIG_GEN, VT_NUM_QUEUES, VT_CONFIG_SIZE, VT_DOORBELL,
   VT_NOTIFY, VT_SYNC_IO, VT_STAT_NOTIFIES, VT_STAT_BROKEN, VT_QUEUES, VT_CONFIG, VQ_MAX, VQ_STRIDE, VQ_NUM_MAX,
-  VQ_NUM, VQ_READY, VQ_DESC, VQ_DRIVER, VQ_DEVICE, VM_VIRTIO_IRQ, VM_WAKE,
+  VQ_NUM, VQ_READY, VQ_DESC, VQ_DRIVER, VQ_DEVICE, VM_VIRTIO_IRQ, VM_WAKE, VM_IO_DOORBELL,
 } from "../layout";
 import { requestStop } from "../state";
 import { STOP_IO } from "../stop";
@@ -50,7 +50,7 @@ function notifyServer(slot: u32, bits: u32): void {
   atomic.add<u32>(t + VT_DOORBELL, 1);
   store<u64>(t + VT_STAT_NOTIFIES, load<u64>(t + VT_STAT_NOTIFIES) + 1);
   if (load<u32>(t + VT_SYNC_IO) != 0) requestStop(STOP_IO);
-  else atomic.notify(t + VT_DOORBELL, 1);
+  else { atomic.add<i32>(VM_IO_DOORBELL, 1); atomic.notify(VM_IO_DOORBELL, -1); }
 }
 
 /** Raises InterruptStatus bits for slot (any thread); the vCPU's run loop drives the PLIC line (virtioUpdate). */
@@ -58,7 +58,7 @@ export function virtioInterrupt(slot: u32, bits: u32): void {
   atomic.or<u32>(vtPtr(slot) + VT_ISR, bits);
   atomic.or<u32>(VM_VIRTIO_IRQ, 1 << slot);
   atomic.add<i32>(VM_WAKE, 1);
-  atomic.notify(VM_WAKE, 1); // a vCPU sleeping in WFI wakes up
+  atomic.notify(VM_WAKE, -1); // a vCPU sleeping in WFI wakes up
 }
 
 /** vCPU thread: turns interrupt changes reported by serving threads into PLIC line levels. */

@@ -1,0 +1,76 @@
+// Atomic file replacement (temp file in the same directory, fsync, rename, fsync the directory), so that a crash
+// or a kill while saving never damages the file being replaced: readers see the old file or the new one, whole.
+import { open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { basename, dirname, join } from "node:path";
+
+/** Temp names are `.<target>.tmp-<pid>-<random>`: hidden, and carrying the writer's pid so a stale one is recognisable. */
+const TEMP_RE = /^\.(.+)\.tmp-(\d+)-[0-9a-f]{12}$/;
+
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+}
+
+/** True when `pid` names a live process (EPERM: it exists but is not ours). */
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
+}
+
+/**
+ * Removes temp files that a killed writer left next to `path` (its writer's pid is gone). Temps of live writers
+ * are left alone: another process may be saving the same file right now. Returns the names removed.
+ */
+export async function cleanStaleTemps(path: string): Promise<string[]> {
+  const dir = dirname(path), base = basename(path);
+  let names: string[];
+  try { names = await readdir(dir); } catch { return []; }
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = TEMP_RE.exec(n);
+    if (!m || m[1] !== base || alive(Number(m[2]))) continue;
+    await rm(join(dir, n), { force: true });
+    removed.push(n);
+  }
+  return removed;
+}
+
+/** fsync of a directory makes a rename in it durable; some platforms cannot open directories (ignored there). */
+async function syncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, "r");
+    await fh.sync();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EISDIR" && code !== "EPERM" && code !== "EINVAL" && code !== "EACCES") throw e;
+  } finally {
+    await fh?.close();
+  }
+}
+
+/**
+ * Replaces `path` atomically with what `write` puts into the file handle it is given (a fresh temp file in the
+ * same directory, so the rename cannot cross file systems). The temp is fsynced before the rename and the
+ * directory after it, so after return the new file survives a power loss; on any error the temp is removed, the
+ * old file is untouched, and the error is rethrown. Stale temps of killed writers are cleaned up first.
+ */
+export async function atomicWrite<T>(path: string, write: (fh: FileHandle, tempPath: string) => Promise<T>): Promise<T> {
+  await cleanStaleTemps(path);
+  const tmp = tempPathFor(path);
+  const fh = await open(tmp, "wx", 0o644);
+  let closed = false;
+  try {
+    const result = await write(fh, tmp);
+    await fh.sync();
+    await fh.close();
+    closed = true;
+    await rename(tmp, path);
+    await syncDir(dirname(path));
+    return result;
+  } catch (e) {
+    if (!closed) await fh.close().catch(() => {});
+    await rm(tmp, { force: true }).catch(() => {});
+    throw e;
+  }
+}

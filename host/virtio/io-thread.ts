@@ -1,0 +1,66 @@
+// Entry of a VM's I/O thread: an instance of the core over the VM's shared memory serves the VM's virtio devices
+// while the vCPU keeps running (VMM-bypass: back ends move data between host resources and guest memory here).
+import { parentPort, workerData } from "node:worker_threads";
+import { makeImports } from "../core-imports.js";
+import { bindCore } from "../core-exports.js";
+import { DeviceServer } from "./engine.js";
+import { makeBackend, type DeviceSpec, type FromIo } from "./backends.js";
+import type { NetBackend } from "./net.js";
+import type { ConsoleBackend } from "./console.js";
+
+interface Init { module: WebAssembly.Module; memory: WebAssembly.Memory; devices: { slot: number; spec: DeviceSpec }[] }
+/** Messages the VM's thread sends to its I/O thread. */
+export type ToIo =
+  | { type: "frame"; slot: number; frame: Uint8Array }
+  | { type: "input"; slot: number; data: Uint8Array }
+  | { type: "quiesce"; id: number }
+  | { type: "stop" };
+
+const init = workerData as Init;
+const port = parentPort!;
+const post = (m: FromIo, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
+const core = bindCore(new WebAssembly.Instance(init.module, makeImports(init.memory)));
+const i32 = new Int32Array(init.memory.buffer);
+const servers = init.devices.map(({ slot, spec }) => new DeviceServer(core, init.memory, slot, makeBackend(spec, slot, {
+  frame: (s, f) => post({ type: "frame", slot: s, frame: f }, [f.buffer as ArrayBuffer]),
+  console: (s, b) => post({ type: "console", slot: s, data: b }, [b.buffer as ArrayBuffer]),
+})));
+const bySlot = new Map(servers.map((s) => [s.slot, s]));
+let stopping = false;
+let wakeStop: () => void = () => {};
+const stopped = new Promise<void>((r) => { wakeStop = r; });
+
+port.on("message", (m: ToIo) => {
+  switch (m.type) {
+    case "frame": (bySlot.get(m.slot)?.backend as NetBackend | undefined)?.receive(m.frame); break;
+    case "input": (bySlot.get(m.slot)?.backend as ConsoleBackend | undefined)?.input(m.data); break;
+    case "quiesce":
+      // Requests are served whole between messages, so reaching this point means nothing is in flight.
+      for (const s of servers) s.service();
+      post({ type: "quiesced", id: m.id });
+      break;
+    case "stop":
+      stopping = true;
+      for (const s of servers) s.backend.close?.();
+      wakeStop();
+      process.exit(0); // ends this thread only
+
+  }
+});
+
+async function loop(): Promise<void> {
+  post({ type: "ready" });
+  while (!stopping) {
+    // Read the doorbell before serving: a notification that arrives during service changes it, and the wait below
+    // then returns at once instead of sleeping through it.
+    const seen = Atomics.load(i32, core.k.VM_IO_DOORBELL >> 2);
+    try {
+      for (const s of servers) s.service();
+    } catch (e) {
+      post({ type: "error", message: (e as Error).message });
+    }
+    const w = Atomics.waitAsync(i32, core.k.VM_IO_DOORBELL >> 2, seen);
+    if (w.async) await Promise.race([w.value, stopped]);
+  }
+}
+void loop();
