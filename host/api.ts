@@ -8,6 +8,8 @@ import { isElf } from "./elf.js";
 import { bootKernel } from "./boot.js";
 import { WasmvisorError } from "./errors.js";
 import { readInputFile } from "./files.js";
+import { attachDevices, type DeviceSpec } from "./virtio/devices.js";
+import type { VirtualSwitch } from "./virtio/switch.js";
 
 export interface VmConfig {
   /** Guest RAM in bytes (default 128 MiB). */
@@ -25,6 +27,12 @@ export interface VmConfig {
   bios?: string | Uint8Array;
   /** Reproducible time (derived from retired instructions). */
   deterministic?: boolean;
+  /** virtio-mmio devices, in slot order (slot i: 0x1000_1000 + i * 0x1000, PLIC source 1 + i). */
+  devices?: DeviceSpec[];
+  /** Who serves the devices: an I/O thread (default) or the vCPU's thread ("sync"; the default when deterministic). */
+  io?: "thread" | "sync";
+  /** The virtual switch its virtio-net devices join (default: the process's switch). */
+  switch?: VirtualSwitch;
   /** Limits. */
   timeoutMs?: number;
   maxInsns?: bigint;
@@ -77,12 +85,18 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
   start(): Promise<RunResult> {
     if (this.done) return this.done;
     this.setState("running");
-    this.done = runToExit(this.vm, {
+    const out = (b: Uint8Array) => { this.console.write(b); this.emit("output", b); };
+    const c = this.config;
+    const attached = c.devices?.length
+      ? attachDevices(this.vm, c.devices, { io: c.io ?? (c.deterministic ? "sync" : "thread"), onConsole: out, sw: c.switch })
+      : Promise.resolve(undefined);
+    this.done = attached.then(() => runToExit(this.vm, {
       timeoutMs: this.config.timeoutMs, maxInsns: this.config.maxInsns, input: this.queue,
-      onConsole: (b) => { this.console.write(b); this.emit("output", b); },
+      onConsole: out,
       control: () => this.wanted,
-    }).then((r) => { this.setState("stopped"); this.console.end(); this.emit("exit", r); return r; },
-      (e: Error) => { this.setState("stopped"); this.console.end(); this.emit("error", e); throw e; });
+    })).finally(() => this.vm.devices?.close())
+      .then((r) => { this.setState("stopped"); this.console.end(); this.emit("exit", r); return r; },
+        (e: Error) => { this.setState("stopped"); this.console.end(); this.emit("error", e); throw e; });
     return this.done;
   }
 
@@ -90,6 +104,8 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
   resume(): void { if (this._state === "paused") { this.wanted = "run"; this.setState("running"); } }
   /** Ends the VM (as a poweroff with code 0 if it was running). */
   stop(): Promise<RunResult> | undefined { this.wanted = "quit"; return this.done; }
+  /** Input for the virtio-console device (hvc0). */
+  hvcInput(data: Uint8Array): void { this.vm.devices?.consoleInput(data); }
   /** Counters: instructions, data accesses and TLB misses, walks, flushes, traps, MMIO, frames in use. */
   counters(): Record<string, bigint> { return this.vm.stats(); }
 }

@@ -132,6 +132,17 @@ function writeFileAtomic(path: string, data: string): void {
   renameSync(tmp, path);
 }
 
+/** Writes guest console output to stdout; once the reader has gone (EPIPE, e.g. `| head`) output is dropped. */
+let stdoutGone = false;
+function consoleOut(b: Uint8Array): void {
+  if (stdoutGone) return;
+  try { writeSync(1, b); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EPIPE") stdoutGone = true;
+    else if ((e as NodeJS.ErrnoException).code === "EAGAIN") { /* a non-blocking terminal is full: drop, as a serial line would */ }
+    else throw e;
+  }
+}
+
 async function cmdRun(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -224,7 +235,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   const bridges = [];
   for (const b of o.bridge ?? []) bridges.push(await udpBridge(defaultSwitch, b));
   if (specs.length) {
-    await attachDevices(vm, specs, { io: o.io === "sync" || (o.io === undefined && o.deterministic) ? "sync" : "thread", onConsole: (b) => { writeSync(1, b); } });
+    await attachDevices(vm, specs, { io: o.io === "sync" || (o.io === undefined && o.deterministic) ? "sync" : "thread", onConsole: consoleOut });
   }
   const input = new InputQueue();
   const mon: MonitorState = { paused: false, quit: false };
@@ -234,7 +245,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     result = await runToExit(vm, {
       timeoutMs, maxInsns, trace: traceOut, input,
       control: () => (mon.quit ? "quit" : mon.paused ? "pause" : "run"),
-      onConsole: (b) => { writeSync(1, b); },
+      onConsole: consoleOut,
     });
   } finally {
     detach();

@@ -203,7 +203,13 @@ export const VQ_ERR_RING_DMA: u32 = 7;     // the rings or descriptors are outsi
 export const VQ_ERR_LENGTH: u32 = 8;       // buffer lengths overflow
 
 function statusWrite(slot: u32, t: usize, v: u32): void {
-  if (v == 0) { notifyServer(slot, NOTIFY_RESET); return; } // completed by the serving thread (virtioReset)
+  if (v == 0) {
+    // Completed by the serving thread (virtioReset); the status reads its old value until then (§4.2.2.1: the
+    // driver waits for 0). A device already in reset has nothing to undo: a late reset would wipe the setup the
+    // driver does next.
+    if (atomic.load<u32>(t + VT_STATUS) != 0) notifyServer(slot, NOTIFY_RESET);
+    return;
+  }
   const old = atomic.load<u32>(t + VT_STATUS);
   if ((v & STATUS_FEATURES_OK) != 0 && (old & STATUS_FEATURES_OK) == 0) {
     // §3.1.1: the device accepts the subset only if it offered every bit and VERSION_1 is among them.

@@ -27,7 +27,7 @@ export const CHAIN_NSEG: usize = 4;
 export const CHAIN_FLAGS: usize = 8;
 export const CHAIN_READABLE: usize = 12;
 export const CHAIN_WRITABLE: usize = 16;
-export const CHAIN_F_FAULT: u32 = 1;   // a buffer lies (partly) outside the device's domain: fail the request
+export const CHAIN_F_FAULT: u32 = 1;   // a buffer lies (partly) outside the device's domain (segments at offset 0): fail the request
 export const CHAIN_F_TOOBIG: u32 = 2;  // more segments than CHAIN_MAX_SEGS: fail the request
 
 export const VQ_EMPTY: i32 = -1;
@@ -36,22 +36,31 @@ export const VQ_BROKEN: i32 = -2;
 /** DMA pointer to `size` naturally aligned bytes at guest address a (so inside one page), or 0 after a fault. */
 @inline function ringPtr(slot: u32, a: u64, write: bool): usize { return iommuTranslate(slot, a, write); }
 
-/** Appends buffer [addr, addr+len) to the chain as page-sized segments; false if the chain is now failed. */
+/**
+ * Appends buffer [addr, addr+len) to the chain as page-sized segments. A part the IOMMU refuses becomes a segment
+ * at offset 0 (never DMA-able: the core's own static data) and fails the request, but keeps the offsets of later
+ * buffers right, so the device can still write the request's status into them.
+ */
 function addBuffer(slot: u32, c: usize, addr: u64, len: u32, write: bool): void {
-  if ((load<u32>(c + CHAIN_FLAGS) & (CHAIN_F_FAULT | CHAIN_F_TOOBIG)) != 0) return;
   let a = addr, left = <u64>len;
-  if (a + left < a) { store<u32>(c + CHAIN_FLAGS, CHAIN_F_FAULT); return; } // wraps the address space
+  let faulted = a + left < a; // wraps the address space
   while (left > 0) {
-    const n = min<u64>(left, 4096 - (a & 0xfff));
-    const p = iommuTranslate(slot, a, write);
-    if (p == 0) { store<u32>(c + CHAIN_FLAGS, CHAIN_F_FAULT); return; }
+    const n = faulted ? left : min<u64>(left, 4096 - (a & 0xfff));
+    let p: usize = 0;
+    if (!faulted) {
+      p = iommuTranslate(slot, a, write);
+      if (p == 0) { faulted = true; continue; } // the rest of this buffer is refused as a whole
+    } else {
+      store<u32>(c + CHAIN_FLAGS, load<u32>(c + CHAIN_FLAGS) | CHAIN_F_FAULT);
+    }
     const k = load<u32>(c + CHAIN_NSEG);
     // Pages that happen to be adjacent in linear memory (frames handed out in order) merge into one segment.
     const prev = c + CHAIN_SEGS + (<usize>(k - 1) << 4);
-    if (k > 0 && load<u32>(prev + 8) == (write ? 1 : 0) && <usize>load<u32>(prev) + <usize>load<u32>(prev + 4) == p) {
+    if (p != 0 && k > 0 && load<u32>(prev + 8) == (write ? 1 : 0) && load<u32>(prev) != 0 &&
+        <usize>load<u32>(prev) + <usize>load<u32>(prev + 4) == p) {
       store<u32>(prev + 4, load<u32>(prev + 4) + <u32>n);
     } else {
-      if (k >= CHAIN_MAX_SEGS) { store<u32>(c + CHAIN_FLAGS, CHAIN_F_TOOBIG); return; }
+      if (k >= CHAIN_MAX_SEGS) { store<u32>(c + CHAIN_FLAGS, load<u32>(c + CHAIN_FLAGS) | CHAIN_F_TOOBIG); return; }
       const s = c + CHAIN_SEGS + (<usize>k << 4);
       store<u32>(s, <u32>p);
       store<u32>(s + 4, <u32>n);

@@ -84,7 +84,7 @@ function aadFor(seq: bigint, type: number, len: number): Buffer {
   return a;
 }
 
-const mib = (n: number) => `${+(n / (1 << 20)).toFixed(1)} MiB`;
+const size = (n: number) => (n < 1 << 20 ? `${n} bytes` : `${+(n / (1 << 20)).toFixed(1)} MiB`);
 
 export class Channel {
   /** What the migration is doing, for error messages ("… closed by peer during <phase>"). Set it as you go. */
@@ -122,7 +122,12 @@ export class Channel {
       this.wake();
     });
     socket.on("end", () => { this.eof = true; this.wake(); });
-    socket.on("close", () => { this.eof = true; this.wake(); });
+    socket.on("close", () => {
+      this.eof = true;
+      this.wake();
+      // A send waiting for the socket to drain would otherwise wait forever.
+      if (this.failListeners.size > 0 && !this.closed) this.fail(`migration connection closed by peer during ${this.phase}`);
+    });
     socket.on("error", (e: NodeJS.ErrnoException) => {
       if (e.code === "ECONNRESET" || e.code === "EPIPE") { this.eof = true; this.wake(); return; }
       this.fail(`migration connection failed during ${this.phase}: ${e.message}`);
@@ -249,7 +254,7 @@ export class Channel {
   send(type: number, payload: Uint8Array = Buffer.alloc(0)): Promise<void> {
     if (!Number.isInteger(type) || type < 0 || type >= TYPE_CLOSE) return Promise.reject(new RangeError(`message type ${type} is not in 0..254`));
     if (payload.length > this.maxMessage) {
-      return Promise.reject(new WasmvisorError(`migration channel: a ${mib(payload.length)} message is over the ${mib(this.maxMessage)} limit`));
+      return Promise.reject(new WasmvisorError(`migration channel: a message of ${size(payload.length)} is over the ${size(this.maxMessage)} limit`));
     }
     return this.sendFrame(type, payload);
   }
@@ -257,6 +262,7 @@ export class Channel {
   private sendFrame(type: number, payload: Uint8Array): Promise<void> {
     if (this.error) return Promise.reject(this.error);
     if (this.closed || this.sendKey === null) return Promise.reject(new WasmvisorError("migration channel is closed"));
+    if (this.eof || this.socket.destroyed) return Promise.reject(this.fail(`migration connection closed by peer during ${this.phase}`));
     const seq = ++this.sendSeq;
     const head = Buffer.alloc(FRAME_HEAD);
     head.writeUInt32BE(payload.length, 0);
@@ -299,7 +305,7 @@ export class Channel {
     const head = await this.readExact(FRAME_HEAD);
     const len = head.readUInt32BE(0), type = head.readUInt8(4);
     // The length is not authenticated until the tag arrives, so it is bounded before anything is allocated.
-    if (len > this.maxMessage) throw this.fail(`migration channel: message ${seq} is ${mib(len)}, over the ${mib(this.maxMessage)} limit`);
+    if (len > this.maxMessage) throw this.fail(`migration channel: message ${seq} is ${size(len)}, over the ${size(this.maxMessage)} limit`);
     this.partial = ` (in the middle of message ${seq})`;
     const rest = await this.readExact(len + TAG);
     this.partial = "";

@@ -8,11 +8,15 @@ import { ConsoleBackend, VIRTIO_ID_CONSOLE } from "./console.js";
 import * as fs from "node:fs";
 
 /** A virtio device as configured (plain data: it is sent to the I/O thread). */
-export type DeviceSpec =
+export type DeviceSpec = (
   | { kind: "blk"; path: string; readonly?: boolean; serial?: string }
-  | { kind: "net"; mac: string; net?: string }
+  | { kind: "net"; mac: string }
   | { kind: "rng" }
-  | { kind: "console" };
+  | { kind: "console" }
+) & {
+  /** Restricts the device's DMA to guest-physical [base, base+bytes) (default: all of RAM, identity-mapped). */
+  dmaWindow?: { base: number; bytes: number };
+};
 
 /** Messages an I/O thread sends to the VM's thread. */
 export type FromIo =

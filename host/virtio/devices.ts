@@ -59,6 +59,7 @@ export class VirtioDevices {
         if (spec.kind === "net" && !parseMac(spec.mac)) throw new WasmvisorError(`bad MAC address ${JSON.stringify(spec.mac)} (want 52:54:00:12:34:56)`);
         setupSlot(vm.core, new Uint8Array(vm.memory.buffer), slot, spec, opts.io === "sync");
         if (vm.core.fn.iommu_attach(slot, 1) !== 0) throw new WasmvisorError("out of memory for the IOMMU's tables", 70);
+        if (spec.dmaWindow) d.restrict(slot, BigInt(spec.dmaWindow.base), spec.dmaWindow.bytes);
       }
       if (opts.io === "sync") {
         d.servers = d.slots.map(({ slot, spec }) => new DeviceServer(vm.core, vm.memory, slot, makeBackend(spec, slot, {

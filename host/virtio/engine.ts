@@ -11,7 +11,7 @@ export class Chain {
   constructor(
     readonly head: number,
     readonly segs: Segment[],
-    /** A buffer lay outside the device's IOMMU domain, or the chain was too long: fail the request. */
+    /** A buffer lay outside the device's IOMMU domain (its segments have ptr 0), or the chain was too long: fail the request. */
     readonly failed: boolean,
     readonly readable: number,
     readonly writable: number,
@@ -24,7 +24,7 @@ export class Chain {
       if (s.writable) break;
       if (off < pos + s.len) {
         const from = Math.max(off - pos, 0) + s.ptr, take = Math.min(s.ptr + s.len - from, out.length - n);
-        out.set(mem.subarray(from, from + take), n);
+        if (s.ptr !== 0) out.set(mem.subarray(from, from + take), n); // ptr 0: refused by the IOMMU, reads as zero
         n += take;
         off += take;
         if (n === out.length) break;
@@ -34,7 +34,7 @@ export class Chain {
     return n;
   }
 
-  /** Segments covering the readable bytes [off, off+len). */
+  /** Segments covering the readable bytes [off, off+len) (those with ptr 0 were refused by the IOMMU). */
   readableRange(off: number, len: number): Segment[] { return range(this.segs.filter((s) => !s.writable), off, len); }
   /** Segments covering the writable bytes [off, off+len). */
   writableRange(off: number, len: number): Segment[] { return range(this.segs.filter((s) => s.writable), off, len); }
@@ -42,7 +42,10 @@ export class Chain {
   /** Writes data into the device-writable part starting at byte `off`. Returns the count written. */
   write(mem: Uint8Array, off: number, data: Uint8Array): number {
     let n = 0;
-    for (const s of this.writableRange(off, data.length)) { mem.set(data.subarray(n, n + s.len), s.ptr); n += s.len; }
+    for (const s of this.writableRange(off, data.length)) {
+      if (s.ptr !== 0) mem.set(data.subarray(n, n + s.len), s.ptr); // ptr 0: refused by the IOMMU, never written
+      n += s.len;
+    }
     return n;
   }
 }
