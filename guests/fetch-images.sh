@@ -62,17 +62,26 @@ DEST=$(cd "$DEST" && pwd -P)
 
 MANIFEST=$DEST/manifest
 
+# The virtio test initramfs (guests/mkinitramfs-virtio.sh: busybox + virtio/ext4 modules + job /init) needs
+# the modules; it updates the manifest's initramfs_virtio= line itself and does nothing when up to date.
+# A failure there is a warning: the other images are still good.
+virtio_initramfs() {
+    "$REPO/guests/mkinitramfs-virtio.sh" --images "$DEST" \
+        || { log "warning: guests/mkinitramfs-virtio.sh failed; no initramfs_virtio"; return 0; }
+}
+
 # ---------------------------------------------------------------------------------------------
 # Fast path: everything already fetched -> print it, no network.
 if [ "$UPDATE" = 0 ] && [ -s "$MANIFEST" ]; then
     ok=1 want_modules=$MODULES
     while IFS='=' read -r name path; do
-        case $name in ''|'#'*) continue ;; modules) want_modules=0 ;; esac
+        case $name in ''|'#'*|initramfs_virtio) continue ;; modules) want_modules=0 ;; esac
         [ -e "$path" ] || { ok=0; break; }
     done <"$MANIFEST"
     [ "$want_modules" = 0 ] || ok=0
     if [ "$ok" = 1 ]; then
         log "all images cached in $DEST (--update to look for newer packages, --force to re-fetch)"
+        grep -q '^modules=' "$MANIFEST" && virtio_initramfs >/dev/null
         grep -v '^#' "$MANIFEST"
         exit 0
     fi
@@ -359,5 +368,9 @@ out+=("initramfs=$DEST/initramfs.cpio.gz")
     printf '%s\n' "${out[@]}"
 } >"$MANIFEST.tmp"
 mv -f "$MANIFEST.tmp" "$MANIFEST"
+if [ "$MODULES" = 1 ]; then
+    [ "$FORCE" = 1 ] && rm -f "$DEST/initramfs-virtio.cpio.gz"
+    v=$(virtio_initramfs); [ -z "$v" ] || out+=("$v")
+fi
 log "done: $DEST"
 printf '%s\n' "${out[@]}"
