@@ -5,3 +5,5 @@ export { parseElf, isElf, type ElfImage, type ElfSegment } from "./elf.js";
 export { WasmvisorError, ExitCode } from "./errors.js";
 export { createVm, VirtualMachine, type VmConfig, type VmState } from "./api.js";
 export { InputQueue } from "./runner.js";
+export { VirtioDevices, attachDevices, type DeviceSpec, type DeviceOptions, type IommuFault } from "./virtio/devices.js";
+export { VirtualSwitch, defaultSwitch, udpBridge } from "./virtio/switch.js";

@@ -5,7 +5,8 @@ import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { WasmvisorError } from "../errors.js";
 import type { Vm } from "../vm.js";
-import { coreModule } from "../core-module.js";
+import { coreModule, packageRoot } from "../core-module.js";
+import { join } from "node:path";
 import { DeviceServer } from "./engine.js";
 import { makeBackend, setupSlot, type DeviceSpec, type FromIo } from "./backends.js";
 import type { ToIo } from "./io-thread.js";
@@ -78,8 +79,11 @@ export class VirtioDevices {
   }
 
   private startThread(): Promise<void> {
-    const url = new URL("./io-thread.js", import.meta.url);
-    const w = new Worker(fileURLToPath(url), { workerData: { module: coreModule(), memory: this.vm.memory, devices: this.slots } });
+    // From the compiled host the thread's script sits beside this file; from the TypeScript sources (tests) it is
+    // the compiled one in dist/ (npm run build).
+    let script = fileURLToPath(new URL("./io-thread.js", import.meta.url));
+    if (!fs.existsSync(script)) script = join(packageRoot(), "dist", "host", "virtio", "io-thread.js");
+    const w = new Worker(script, { workerData: { module: coreModule(), memory: this.vm.memory, devices: this.slots } });
     this.worker = w;
     w.unref();
     return new Promise((resolve, reject) => {
