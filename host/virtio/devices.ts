@@ -182,7 +182,9 @@ export class VirtioDevices {
       this.worker = null;
       const exited = new Promise((r) => w.once("exit", r));
       w.postMessage({ type: "stop" } satisfies ToIo);
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 1000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 1000); })]);
+      clearTimeout(timer);
       await w.terminate();
     }
     this.closeSync();
