@@ -28,6 +28,7 @@ import {
 } from "./virtio/mmio";
 import { vqPop, vqPush } from "./virtio/queue";
 import * as Q from "./virtio/queue";
+import * as SN from "./snapshot";
 
 // ---- constants: layout offsets, enums ----
 export const ABI_VERSION: u32 = 1;
@@ -226,10 +227,24 @@ export function run(budget: i32): u32 {
 /** The selected hart's CLINT mtimecmp. */
 @inline function hartTimerCmp(): u64 { return load<u64>(L.VM_CLINT_MTIMECMP + (<usize>load<u32>(H + L.H_HARTID) << 3)); }
 
+/**
+ * The mtime at which the selected hart's next timer interrupt becomes pending: the CLINT's mtimecmp, or the
+ * built-in SBI's supervisor timer when it is earlier. Deterministic runs end chunks exactly there, so interrupts
+ * are taken at the same instruction however the run is sliced (a restored snapshot is sliced differently).
+ */
+function hartDeadline(): u64 {
+  let cmp = hartTimerCmp();
+  if (load<u32>(L.VM_SBI) != 0) {
+    const s = load<u64>(L.VM_SBI_STIMECMP + (<usize>load<u32>(H + L.H_HARTID) << 3));
+    if (s < cmp) cmp = s;
+  }
+  return cmp;
+}
+
 /** Deterministic mode: how many instructions until this hart's timer fires (at least 1, at most `chunk`). */
 function limitToDeadline(chunk: i32): i32 {
   const per = <u64>load<u32>(L.VM_INSNS_PER_TICK);
-  const cmp = hartTimerCmp();
+  const cmp = hartDeadline();
   if (cmp >= 0xffff_ffff_ffff_ffff / per) return chunk;
   const target = cmp * per;
   const now = load<u64>(H + L.H_INSTRET) + load<u64>(L.VM_IDLE_INSNS);
@@ -246,7 +261,7 @@ function limitToDeadline(chunk: i32): i32 {
 function skipIdle(): bool {
   if (load<u32>(L.VM_TIME_MODE) != L.TIME_MODE_INSNS) return false;
   const per = <u64>load<u32>(L.VM_INSNS_PER_TICK);
-  const cmp = hartTimerCmp();
+  const cmp = hartDeadline();
   if (cmp >= 0xffff_ffff_ffff_ffff / per) return false;
   const now = load<u64>(H + L.H_INSTRET) + load<u64>(L.VM_IDLE_INSNS);
   const target = cmp * per;
@@ -463,3 +478,15 @@ export const CHAIN_F_FAULT: u32 = Q.CHAIN_F_FAULT;
 export const CHAIN_F_TOOBIG: u32 = Q.CHAIN_F_TOOBIG;
 export const VIRTIO_NOTIFY_RESET: u32 = 1 << 31;
 export const VIRTIO_NOTIFY_DRIVER_OK: u32 = 1 << 30;
+
+// ---- plain-data state (snapshot.ts) ----
+/** Writes the core's state (all but guest memory) to LAYOUT_STATE_BUF; returns its length. */
+export function state_save(): u32 { return SN.stateSave(); }
+/** Validates and applies the state at LAYOUT_STATE_BUF (len bytes): 0, or STATE_ERR_* (nothing changed). */
+export function state_restore(len: u32): i32 { return SN.stateRestore(len); }
+export const LAYOUT_STATE_BUF: u32 = <u32>L.STATE_BUF;
+export const STATE_BUF_BYTES: u32 = L.STATE_BUF_BYTES;
+export const STATE_VERSION: u32 = SN.STATE_VERSION;
+export const STATE_ERR_FORMAT: i32 = SN.STATE_ERR_FORMAT;
+export const STATE_ERR_MACHINE: i32 = SN.STATE_ERR_MACHINE;
+export const STATE_ERR_VALUE: i32 = SN.STATE_ERR_VALUE;

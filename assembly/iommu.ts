@@ -57,6 +57,9 @@ function fault(dev: u32, cause: u32, write: bool, iova: u64, gpa: u64): void {
   }
 }
 
+/** Guest-physical address of the page the last successful iommuTranslate on this thread reached. */
+export let LAST_GPA: u64 = 0;
+
 /** Clears device `dev`'s IOTLB. */
 function iotlbFlushDev(dev: u32): void { memory.fill(iotlbPtr(dev), 0, IOTLB_STRIDE); }
 
@@ -229,6 +232,7 @@ export function iommuTranslate(dev: u32, iova: u64, write: bool): usize {
   // Every write is logged (the dirty log may have been cleared since the translation was cached) and makes
   // blocks decoded from the page revalidate.
   if (write) { markDirty(gpa); codeWritten(frame); }
+  LAST_GPA = gpa & ~<u64>0xfff;
   return frame + <usize>(iova & 0xfff);
 }
 

@@ -262,7 +262,7 @@ export const IOTLB_STRIDE: usize = <usize>IOTLB_ENTRIES * 32;
 // vq_pop leaves the descriptor chain it took here, already translated by the IOMMU into (linear offset, length)
 // segments split at page boundaries, so the back end moves data straight between its resource and guest memory.
 //   +0 u32 head descriptor index  +4 u32 segments  +8 u32 flags (CHAIN_F_*)  +12 u32 readable bytes
-//   +16 u32 writable bytes  +32.. segments: u32 offset, u32 length, u32 1 if device-writable, u32 0
+//   +16 u32 writable bytes  +32.. segments: u32 offset, u32 length, u32 1 if device-writable, u32 guest page number
 export const CHAIN_BASE: usize = 0x84_0000;
 export const CHAIN_STRIDE: usize = 0x1_0000;
 export const CHAIN_SEGS: usize = 32;
@@ -271,6 +271,10 @@ export const CHAIN_MAX_SEGS: u32 = <u32>((CHAIN_STRIDE - CHAIN_SEGS) >> 4);
 
 // The host's copy of the dirty log, taken atomically (dirty_take): DMA on I/O threads may set bits at any time.
 export const DIRTY_COPY: usize = 0x8C_0000;
+
+// Scratch for the core's plain-data state (snapshot.ts state_save / state_restore), 128 KiB.
+export const STATE_BUF: usize = 0x8E_0000;
+export const STATE_BUF_BYTES: u32 = 0x2_0000;
 
 // ---- Frame pool ----
 // Everything from here to the end of memory is frames handed out by frames.ts: the G-stage root table first

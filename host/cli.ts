@@ -16,6 +16,17 @@ import { readInputFile } from "./files.js";
 import { monitorCommand, type MonitorState } from "./monitor.js";
 import { attachDevices, parseDiskSpec, type DeviceSpec } from "./virtio/devices.js";
 import { defaultSwitch, udpBridge } from "./virtio/switch.js";
+import { VmController } from "./controller.js";
+import { serveControl, controlRequest } from "./control.js";
+import { progressReporter } from "./progress.js";
+import { vmDigest } from "./snapshot/vmstate.js";
+import { migrateOut, migrateIn } from "./migrate/migrate.js";
+import { restoreSnapshot } from "./snapshot/ops.js";
+import { mergeChain } from "./snapshot/format.js";
+import { coreModule } from "./core-module.js";
+import { makeImports } from "./core-imports.js";
+import { resolve } from "node:path";
+import * as net from "node:net";
 
 const USAGE = `usage: wasmvisor run [options] <image>
        wasmvisor run [options] --kernel <Image|ELF> [--initrd FILE] [--append ARGS]
@@ -157,6 +168,8 @@ async function cmdRun(argv: string[]): Promise<number> {
         config: { type: "string" },
         disk: { type: "string", multiple: true }, nic: { type: "string", multiple: true }, bridge: { type: "string", multiple: true },
         rng: { type: "boolean" }, "virtio-console": { type: "boolean" }, io: { type: "string" },
+        control: { type: "string" }, checkpoint: { type: "string" }, "checkpoint-every": { type: "string" },
+        "time-slot": { type: "string" }, "snapshot-on-exit": { type: "string" }, digest: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -217,6 +230,46 @@ async function cmdRun(argv: string[]): Promise<number> {
     sigRange = [b, e];
   }
 
+  if (o.io !== undefined && o.io !== "thread" && o.io !== "sync") throw new WasmvisorError(`--io: want thread or sync (got ${o.io})`);
+  const specs: DeviceSpec[] = [
+    ...(o.disk ?? []).map(parseDiskSpec),
+    ...(o.nic ?? []).map((mac): DeviceSpec => ({ kind: "net", mac })),
+    ...(o.rng ? [{ kind: "rng" } as DeviceSpec] : []),
+    ...(o["virtio-console"] ? [{ kind: "console" } as DeviceSpec] : []),
+  ];
+  const bridges: { close(): void }[] = [];
+  for (const b of o.bridge ?? []) bridges.push(await udpBridge(defaultSwitch, b));
+  if (specs.length) {
+    await attachDevices(vm, specs, { io: o.io === "sync" || (o.io === undefined && o.deterministic) ? "sync" : "thread", onConsole: consoleOut });
+  }
+  return runAndReport(vm, o, { sigRange, gran, timeoutMs, maxInsns, bridges });
+}
+
+/** Options shared by run, restore and incoming: what happens while and after the guest runs. */
+interface RunFlags {
+  trace?: boolean; "trace-file"?: string; stats?: boolean; signature?: string;
+  control?: string; checkpoint?: string; "checkpoint-every"?: string; "time-slot"?: string;
+  "snapshot-on-exit"?: string; digest?: boolean;
+}
+const RUN_FLAG_OPTIONS = {
+  trace: { type: "boolean" }, "trace-file": { type: "string" }, stats: { type: "boolean" },
+  control: { type: "string" }, checkpoint: { type: "string" }, "checkpoint-every": { type: "string" },
+  "time-slot": { type: "string" }, "snapshot-on-exit": { type: "string" }, digest: { type: "boolean" },
+  timeout: { type: "string" }, "max-insns": { type: "string" },
+} as const;
+
+/**
+ * Runs a prepared VM with the console attached, the control socket and checkpoint policy if asked, then prints
+ * what was asked (stats, digest, signature) and maps the outcome to an exit code.
+ */
+async function runAndReport(vm: Vm, o: RunFlags, x: {
+  sigRange?: [bigint, bigint]; gran?: number; timeoutMs?: number; maxInsns?: bigint; bridges?: { close(): void }[]; ctl?: VmController;
+}): Promise<number> {
+  const { sigRange, gran = 4, timeoutMs, maxInsns } = x;
+  const ctl = x.ctl ?? new VmController(vm);
+  const everyS = o["checkpoint-every"] !== undefined ? parseNumber(o["checkpoint-every"], "--checkpoint-every") : undefined;
+  const slotS = o["time-slot"] !== undefined ? parseNumber(o["time-slot"], "--time-slot") : undefined;
+  if ((everyS !== undefined || slotS !== undefined) && o.checkpoint === undefined) throw new WasmvisorError("--checkpoint-every and --time-slot need --checkpoint FILE");
   let traceFd: number | undefined;
   let traceOut: ((l: string) => void) | undefined;
   if (o["trace-file"] !== undefined) {
@@ -225,34 +278,56 @@ async function cmdRun(argv: string[]): Promise<number> {
   } else if (o.trace) {
     traceOut = (l) => writeSync(2, l + "\n");
   }
-  if (o.io !== undefined && o.io !== "thread" && o.io !== "sync") throw new WasmvisorError(`--io: want thread or sync (got ${o.io})`);
-  const specs: DeviceSpec[] = [
-    ...(o.disk ?? []).map(parseDiskSpec),
-    ...(o.nic ?? []).map((mac): DeviceSpec => ({ kind: "net", mac })),
-    ...(o.rng ? [{ kind: "rng" } as DeviceSpec] : []),
-    ...(o["virtio-console"] ? [{ kind: "console" } as DeviceSpec] : []),
-  ];
-  const bridges = [];
-  for (const b of o.bridge ?? []) bridges.push(await udpBridge(defaultSwitch, b));
-  if (specs.length) {
-    await attachDevices(vm, specs, { io: o.io === "sync" || (o.io === undefined && o.deterministic) ? "sync" : "thread", onConsole: consoleOut });
-  }
   const input = new InputQueue();
   const mon: MonitorState = { paused: false, quit: false };
   const detach = attachConsole(input, vm, mon);
+  const control = o.control !== undefined ? await serveControl(o.control, ctl, (h, p, psk, prog) => migrateOut(ctl, h, p, psk, prog)) : undefined;
+  const timers: NodeJS.Timeout[] = [];
+  let slotExpired = false;
+  const say = (m: string) => process.stderr.write(`wasmvisor: ${m}\n`);
+  const checkpoint = async (why: string) => {
+    const r = await ctl.snapshot(o.checkpoint!, { onProgress: progressReporter(process.stderr, "checkpoint") });
+    say(`${why}: checkpoint ${o.checkpoint} (${r.pages} pages, ${(r.bytes / 1048576).toFixed(1)} MiB)`);
+  };
+  if (everyS !== undefined) {
+    const t = setInterval(() => { checkpoint("periodic").catch((e: Error) => say(`checkpoint failed: ${e.message}`)); }, everyS * 1000);
+    t.unref(); timers.push(t);
+  }
+  if (slotS !== undefined) {
+    const t = setTimeout(() => {
+      checkpoint(`time slot of ${slotS} s used`).then(() => { slotExpired = true; ctl.quit(); },
+        (e: Error) => { say(`checkpoint at the end of the time slot failed, stopping anyway: ${e.message}`); slotExpired = true; ctl.quit(); });
+    }, slotS * 1000);
+    t.unref(); timers.push(t);
+  }
   let result: RunResult;
+  const monCtl = ctl.runOptions();
+  ctl.running = true;
   try {
     result = await runToExit(vm, {
-      timeoutMs, maxInsns, trace: traceOut, input,
-      control: () => (mon.quit ? "quit" : mon.paused ? "pause" : "run"),
+      timeoutMs, maxInsns, trace: traceOut, input, onPaused: monCtl.onPaused,
+      control: () => (mon.quit ? "quit" : mon.paused ? "pause" : monCtl.control!()),
       onConsole: consoleOut,
     });
   } finally {
+    ctl.running = false;
     detach();
+    for (const t of timers) clearTimeout(t);
+    control?.close();
     if (traceFd !== undefined) closeSync(traceFd);
-    await vm.devices?.close();
-    for (const b of bridges) b.close();
   }
+  try {
+    if (o["snapshot-on-exit"] !== undefined && result.reason !== "detached") {
+      const r = await ctl.snapshot(o["snapshot-on-exit"], { onProgress: progressReporter(process.stderr, "snapshot") });
+      say(`snapshot ${o["snapshot-on-exit"]} (${r.pages} pages, ${(r.bytes / 1048576).toFixed(1)} MiB)`);
+    }
+    if (o.digest) say(`state digest ${vmDigest(vm)} at instret ${vm.instret}`);
+  } finally {
+    await vm.devices?.close();
+    for (const b of x.bridges ?? []) b.close();
+  }
+  if (result.reason === "detached") { say("the VM migrated; this process is done"); return ExitCode.OK; }
+  if (slotExpired) { say(`stopped at the end of its time slot; resume with: wasmvisor restore ${o.checkpoint}`); return ExitCode.TIMEOUT; }
   if (sigRange) writeFileAtomic(o.signature!, formatSignature(vm.readPhys(sigRange[0], Number(sigRange[1] - sigRange[0])), gran));
   if (o.stats) {
     const s = vm.stats();
@@ -287,6 +362,118 @@ async function cmdRun(argv: string[]): Promise<number> {
   return ExitCode.OK;
 }
 
+function parseSub(argv: string[], usage: string, options: Record<string, { type: "string" | "boolean"; multiple?: boolean }>) {
+  try {
+    const r = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...options, help: { type: "boolean", short: "h" } } });
+    if (r.values.help) { process.stdout.write(usage + "\n"); return null; }
+    return r;
+  } catch (e) {
+    throw new WasmvisorError(`${(e as Error).message.split("\n")[0]} (see wasmvisor --help)`);
+  }
+}
+
+const RESTORE_USAGE = `usage: wasmvisor restore [options] SNAPSHOT
+Starts the VM saved in SNAPSHOT (a full snapshot, or the newest of an incremental chain) in this process and runs
+it as 'run' does. Options: --io thread|sync, --bridge LPORT:HOST:PORT, --timeout S, --max-insns N, --stats,
+--digest, --control PATH, --checkpoint FILE, --checkpoint-every S, --time-slot S, --snapshot-on-exit FILE.`;
+
+async function cmdRestore(argv: string[]): Promise<number> {
+  const r = parseSub(argv, RESTORE_USAGE, { ...RUN_FLAG_OPTIONS, io: { type: "string" }, bridge: { type: "string", multiple: true } });
+  if (!r) return ExitCode.OK;
+  if (r.positionals.length !== 1) throw new WasmvisorError("restore: expected one snapshot file (see wasmvisor restore --help)");
+  const o = r.values as RunFlags & { io?: string; bridge?: string[]; timeout?: string; "max-insns"?: string };
+  if (o.io !== undefined && o.io !== "thread" && o.io !== "sync") throw new WasmvisorError(`--io: want thread or sync (got ${o.io})`);
+  const bridges: { close(): void }[] = [];
+  for (const b of o.bridge ?? []) bridges.push(await udpBridge(defaultSwitch, b));
+  const t0 = performance.now();
+  const { vm, parent } = await restoreSnapshot(resolvePath(r.positionals[0]), probeAbi(), { io: o.io as "thread" | "sync" | undefined, onConsole: consoleOut });
+  if (process.env.WASMVISOR_VERBOSE) process.stderr.write(`wasmvisor: restored in ${(performance.now() - t0).toFixed(1)} ms\n`);
+  const ctl = new VmController(vm);
+  ctl.last = parent;
+  return runAndReport(vm, o, {
+    ctl, bridges,
+    timeoutMs: o.timeout !== undefined ? parseNumber(o.timeout, "--timeout") * 1000 : undefined,
+    maxInsns: o["max-insns"] !== undefined ? BigInt(Math.floor(parseNumber(o["max-insns"], "--max-insns"))) : undefined,
+  });
+}
+
+async function cmdSnapshot(argv: string[]): Promise<number> {
+  const usage = `usage: wasmvisor snapshot [--incremental] CONTROL-SOCKET FILE
+Snapshots the VM started with 'wasmvisor run --control CONTROL-SOCKET' (it pauses, is saved, and resumes).
+--incremental saves only the pages written since that VM's previous snapshot, naming it as the parent.`;
+  const r = parseSub(argv, usage, { incremental: { type: "boolean" } });
+  if (!r) return ExitCode.OK;
+  if (r.positionals.length !== 2) throw new WasmvisorError("snapshot: expected CONTROL-SOCKET and FILE (see wasmvisor snapshot --help)");
+  const rep = progressReporter(process.stderr, "snapshot");
+  const res = await controlRequest(r.positionals[0], { cmd: "snapshot", path: resolvePath(r.positionals[1]), incremental: !!(r.values as { incremental?: boolean }).incremental }, rep);
+  rep.finish();
+  process.stdout.write(`${res.path}: ${res.pages} pages, ${res.bytes} bytes, digest ${res.digest}\n`);
+  return ExitCode.OK;
+}
+
+async function cmdMerge(argv: string[]): Promise<number> {
+  const r = parseSub(argv, "usage: wasmvisor merge SNAPSHOT OUT\nMerges an incremental chain ending in SNAPSHOT into one full snapshot OUT.", {});
+  if (!r) return ExitCode.OK;
+  if (r.positionals.length !== 2) throw new WasmvisorError("merge: expected SNAPSHOT and OUT (see wasmvisor merge --help)");
+  const res = await mergeChain(resolvePath(r.positionals[0]), resolvePath(r.positionals[1]));
+  process.stdout.write(`${r.positionals[1]}: ${res.pages} pages, ${res.bytes} bytes, digest ${res.digest}\n`);
+  return ExitCode.OK;
+}
+
+async function cmdMigrate(argv: string[]): Promise<number> {
+  const usage = `usage: wasmvisor migrate --psk FILE CONTROL-SOCKET HOST:PORT
+Live-migrates the VM started with 'wasmvisor run --control CONTROL-SOCKET' to 'wasmvisor incoming' listening at
+HOST:PORT. Both ends prove they hold the pre-shared key in FILE. The source stops only once the target runs the VM.`;
+  const r = parseSub(argv, usage, { psk: { type: "string" } });
+  if (!r) return ExitCode.OK;
+  const psk = (r.values as { psk?: string }).psk;
+  if (r.positionals.length !== 2 || !psk) throw new WasmvisorError("migrate: expected --psk FILE, CONTROL-SOCKET and HOST:PORT");
+  const m = /^(.+):(\d+)$/.exec(r.positionals[1]);
+  if (!m) throw new WasmvisorError(`migrate: '${r.positionals[1]}' is not HOST:PORT`);
+  const rep = progressReporter(process.stderr, "migrate");
+  const res = await controlRequest(r.positionals[0], { cmd: "migrate", host: m[1], port: Number(m[2]), psk: resolvePath(psk) }, rep);
+  rep.finish();
+  process.stdout.write(`migrated: ${res.rounds} rounds, ${res.pagesSent} pages, ${res.bytesSent} bytes in ${Number(res.totalMs).toFixed(0)} ms, downtime ${Number(res.downtimeMs).toFixed(1)} ms\n`);
+  return ExitCode.OK;
+}
+
+async function cmdIncoming(argv: string[]): Promise<number> {
+  const usage = `usage: wasmvisor incoming --listen [HOST:]PORT --psk FILE [run options]
+Waits for one live migration ('wasmvisor migrate'), then runs the VM as 'run' does (same options as restore).`;
+  const r = parseSub(argv, usage, { ...RUN_FLAG_OPTIONS, listen: { type: "string" }, psk: { type: "string" }, io: { type: "string" }, bridge: { type: "string", multiple: true } });
+  if (!r) return ExitCode.OK;
+  const o = r.values as RunFlags & { listen?: string; psk?: string; io?: string; bridge?: string[]; timeout?: string; "max-insns"?: string };
+  if (!o.listen || !o.psk) throw new WasmvisorError("incoming: needs --listen [HOST:]PORT and --psk FILE");
+  const m = /^(?:(.+):)?(\d+)$/.exec(o.listen);
+  if (!m) throw new WasmvisorError(`--listen: '${o.listen}' is not [HOST:]PORT`);
+  const bridges: { close(): void }[] = [];
+  for (const b of o.bridge ?? []) bridges.push(await udpBridge(defaultSwitch, b));
+  const server = net.createServer();
+  await new Promise<void>((res, rej) => { server.once("error", (e) => rej(new WasmvisorError(`--listen ${o.listen}: ${e.message}`))); server.listen(Number(m[2]), m[1] ?? "127.0.0.1", () => res()); });
+  process.stderr.write(`wasmvisor: waiting for a migration on ${m[1] ?? "127.0.0.1"}:${(server.address() as net.AddressInfo).port}\n`);
+  let got;
+  try {
+    got = await migrateIn(server, resolvePath(o.psk), { io: o.io as "thread" | "sync" | undefined, onConsole: consoleOut });
+  } finally {
+    server.close();
+  }
+  const ctl = new VmController(got.vm);
+  await got.confirm();
+  return runAndReport(got.vm, o, {
+    ctl, bridges,
+    timeoutMs: o.timeout !== undefined ? parseNumber(o.timeout, "--timeout") * 1000 : undefined,
+    maxInsns: o["max-insns"] !== undefined ? BigInt(Math.floor(parseNumber(o["max-insns"], "--max-insns"))) : undefined,
+  });
+}
+
+/** The running core's ABI version (without creating a VM). */
+function probeAbi(): number {
+  const mem = new WebAssembly.Memory({ initial: 16, maximum: 16, shared: true });
+  return Number((new WebAssembly.Instance(coreModule(), makeImports(mem)).exports.ABI_VERSION as WebAssembly.Global).value);
+}
+
+function resolvePath(p: string): string { return resolve(p); }
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === "-h" || cmd === "--help" || cmd === "help") { process.stdout.write(USAGE + "\n"); return cmd === undefined ? ExitCode.USAGE : ExitCode.OK; }
@@ -295,6 +482,11 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.OK;
   }
   if (cmd === "run") return cmdRun(rest);
+  if (cmd === "restore") return cmdRestore(rest);
+  if (cmd === "snapshot") return cmdSnapshot(rest);
+  if (cmd === "merge") return cmdMerge(rest);
+  if (cmd === "migrate") return cmdMigrate(rest);
+  if (cmd === "incoming") return cmdIncoming(rest);
   throw new WasmvisorError(`unknown command '${cmd}' (see wasmvisor --help)`);
 }
 

@@ -37,6 +37,8 @@ export interface CoreFunctions {
   virtio_interrupt(slot: number): void;
   vq_pop(slot: number, q: number): number;
   vq_push(slot: number, q: number, head: number, len: number): number;
+  state_save(): number;
+  state_restore(len: number): number;
 }
 
 /** Exported constants (offsets into the VM's memory and enum values), defined once in the core. */
@@ -58,6 +60,7 @@ export const CORE_CONSTANTS = [
   "VT_STATUS", "VT_DOORBELL", "VT_DRV_FEATURES", "VT_CONFIG", "VT_STAT_NOTIFIES", "VT_STAT_IRQS", "VT_STAT_BROKEN", "VM_WAKE", "VM_IO_DOORBELL",
   "LAYOUT_CHAIN_BASE", "LAYOUT_CHAIN_STRIDE", "CHAIN_HEAD", "CHAIN_NSEG", "CHAIN_FLAGS", "CHAIN_READABLE", "CHAIN_WRITABLE",
   "CHAIN_SEGS", "CHAIN_F_FAULT", "CHAIN_F_TOOBIG", "VIRTIO_NOTIFY_RESET", "VIRTIO_NOTIFY_DRIVER_OK",
+  "LAYOUT_STATE_BUF", "STATE_BUF_BYTES", "STATE_VERSION", "STATE_ERR_FORMAT", "STATE_ERR_MACHINE", "STATE_ERR_VALUE",
 ] as const;
 
 export const CORE_FUNCTIONS = [
@@ -65,6 +68,7 @@ export const CORE_FUNCTIONS = [
   "memory_bytes_needed", "vm_set_rom", "gpa_ptr", "frames_used", "dirty_bytes", "dirty_clear", "translate_probe", "vm_direct_boot", "uart_input", "vm_set_rtc_epoch",
   "dirty_take", "iommu_attach", "iommu_map", "iommu_invalidate", "iommu_set_iotlb_disabled", "iommu_translate", "iommu_faults_pending",
   "virtio_setup", "virtio_take_notify", "virtio_reset", "virtio_config_changed", "virtio_broken", "virtio_interrupt", "vq_pop", "vq_push",
+  "state_save", "state_restore",
 ] as const;
 
 /** Every export the core may have: its functions, constants, AssemblyScript's start function, and the (imported,

@@ -26,8 +26,13 @@ export class InputQueue {
 export interface RunOptions {
   /** Console input for the guest. */
   input?: InputQueue;
-  /** While it returns true the guest is paused (the monitor's stop); "quit" ends the run as a poweroff. */
-  control?: () => "run" | "pause" | "quit";
+  /**
+   * While it returns "pause" the guest is paused (the monitor's stop, a snapshot, a migration's stop-and-copy);
+   * "quit" ends the run as a poweroff; "detach" ends it without the guest ending (it lives on elsewhere: migrated).
+   */
+  control?: () => "run" | "pause" | "quit" | "detach";
+  /** Called whenever the run loop has stopped the guest for a pause (at an instruction boundary). */
+  onPaused?: () => void;
   /** Wall-clock limit in milliseconds. */
   timeoutMs?: number;
   /** Retired-instruction limit. */
@@ -43,15 +48,13 @@ export interface RunOptions {
 export interface RunResult {
   /** How the guest ended; null when a limit stopped it. */
   exit: ExitStatus | null;
-  /** "exit", "timeout" or "max-insns". */
-  reason: "exit" | "timeout" | "max-insns";
+  /** "exit", "timeout", "max-insns", or "detached" (control said so: e.g. the VM migrated). */
+  reason: "exit" | "timeout" | "max-insns" | "detached";
   instret: bigint;
   wallMs: number;
   /** How often the core returned to the host, by reason (budget, wfi, console, ...). */
   exits: Record<string, number>;
 }
-
-const sleepView = new Int32Array(new SharedArrayBuffer(4));
 
 export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResult> {
   const t0 = performance.now();
@@ -75,11 +78,14 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
     }
     const ctl = opts.control?.() ?? "run";
     if (ctl === "quit") return finish({ kind: "poweroff", code: 0 }, "exit");
+    if (ctl === "detach") return finish(null, "detached");
     if (ctl === "pause") {
-      // Paused: time stands still for the guest's instructions; wait for the monitor without spinning.
-      Atomics.wait(sleepView, 0, 0, 20);
+      // Paused at an instruction boundary: the guest runs nothing; whoever paused it (monitor, snapshot,
+      // migration) works on the event loop meanwhile, so wait without blocking it.
+      flush();
+      opts.onPaused?.();
+      await new Promise((r) => setTimeout(r, 5));
       lastYield = performance.now();
-      await new Promise((r) => setImmediate(r));
       if (performance.now() >= deadline) return finish(null, "timeout");
       continue;
     }

@@ -56,6 +56,10 @@ export class Vm {
   private hart: number;
   /** The VM's virtio devices, once attached (virtio/devices.ts). */
   devices?: VirtioDevices;
+  /** How it was created (what a snapshot records to recreate it). */
+  options: VmOptions = {};
+  /** The boot ROM's place, once loaded. */
+  rom?: { base: bigint; bytes: number };
 
   private constructor(memory: WebAssembly.Memory, core: Core, ramBase: bigint, memBytes: number) {
     this.memory = memory;
@@ -84,6 +88,7 @@ export class Vm {
     const instance = new WebAssembly.Instance(module, makeImports(memory));
     const core = bindCore(instance);
     const vm = new Vm(memory, core, ramBase, memBytes);
+    vm.options = { ...opts };
     const mode = opts.deterministic ? core.k.TIME_MODE_INSNS : core.k.TIME_MODE_HOST;
     const rc = core.fn.vm_init(1, Number(ramBase), memBytes, mode, opts.insnsPerTick ?? 10, Number(ramBase));
     if (rc !== 0) throw new WasmvisorError("core refused the VM configuration", ExitCode.INTERNAL);
@@ -151,6 +156,25 @@ export class Vm {
     }
     this.forEachPage(base, data.length, true, (p, done, n) => this.u8.set(data.subarray(done, done + n), p));
     this.core.fn.gpa_written(Number(base), data.length);
+    this.rom = { base, bytes };
+  }
+
+  /** Guest-physical page numbers (gpa >> 12) of every page that has a frame (RAM touched so far, ROM), ascending. */
+  allocatedPages(): number[] {
+    const out: number[] = [];
+    const scan = (base: bigint, bytes: number) => {
+      const first = Number(base >> 12n);
+      for (let i = 0; i < bytes / 4096; i++) if (this.core.fn.gpa_ptr((first + i) * 4096, 0) !== 0) out.push(first + i);
+    };
+    if (this.rom) scan(this.rom.base, this.rom.bytes);
+    scan(this.ramBase, this.memBytes);
+    return out;
+  }
+
+  /** The frame holding guest page gpn (gpa >> 12), as a view into guest memory; null if never touched. */
+  pageView(gpn: number): Uint8Array | null {
+    const p = this.core.fn.gpa_ptr(gpn * 4096, 0) >>> 0;
+    return p === 0 ? null : this.u8.subarray(p, p + 4096);
   }
 
   /** Loads an ELF image's segments at their physical addresses; sets pc to the entry. Returns the parsed image. */

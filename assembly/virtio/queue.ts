@@ -6,7 +6,8 @@ import {
   vtPtr, vqPtr, chainPtr, VT_STATUS, VT_NUM_QUEUES, VT_STAT_IRQS, VQ_NUM, VQ_READY, VQ_DESC, VQ_DRIVER, VQ_DEVICE,
   VQ_LAST_AVAIL, VQ_USED_IDX, VQ_SIGNALLED, CHAIN_SEGS, CHAIN_MAX_SEGS,
 } from "../layout";
-import { iommuTranslate } from "../iommu";
+import { iommuTranslate, LAST_GPA } from "../iommu";
+import { markDirty } from "../dirty";
 import {
   virtioBroken, virtioInterrupt, driverHas, STATUS_DRIVER_OK, STATUS_NEEDS_RESET, ISR_USED, VQ_ERR_AVAIL_IDX, VQ_ERR_HEAD,
   VQ_ERR_LOOP, VQ_ERR_INDIRECT, VQ_ERR_ORDER, VQ_ERR_RING_DMA, VQ_ERR_LENGTH,
@@ -46,18 +47,20 @@ function addBuffer(slot: u32, c: usize, addr: u64, len: u32, write: bool): void 
   let faulted = a + left < a; // wraps the address space
   while (left > 0) {
     const n = faulted ? left : min<u64>(left, 4096 - (a & 0xfff));
-    let p: usize = 0;
+    let p: usize = 0, gpn: u32 = 0;
     if (!faulted) {
       p = iommuTranslate(slot, a, write);
       if (p == 0) { faulted = true; continue; } // the rest of this buffer is refused as a whole
+      gpn = <u32>(LAST_GPA >> 12);
     } else {
       store<u32>(c + CHAIN_FLAGS, load<u32>(c + CHAIN_FLAGS) | CHAIN_F_FAULT);
     }
     const k = load<u32>(c + CHAIN_NSEG);
-    // Pages that happen to be adjacent in linear memory (frames handed out in order) merge into one segment.
+    // Pages adjacent both in linear memory (frames handed out in order) and guest-physically merge into one segment.
     const prev = c + CHAIN_SEGS + (<usize>(k - 1) << 4);
     if (p != 0 && k > 0 && load<u32>(prev + 8) == (write ? 1 : 0) && load<u32>(prev) != 0 &&
-        <usize>load<u32>(prev) + <usize>load<u32>(prev + 4) == p) {
+        <usize>load<u32>(prev) + <usize>load<u32>(prev + 4) == p &&
+        ((<u64>load<u32>(prev + 12) << 12) + (<u64>load<u32>(prev) & 0xfff) + <u64>load<u32>(prev + 4)) == ((<u64>gpn << 12) | (a & 0xfff))) {
       store<u32>(prev + 4, load<u32>(prev + 4) + <u32>n);
     } else {
       if (k >= CHAIN_MAX_SEGS) { store<u32>(c + CHAIN_FLAGS, load<u32>(c + CHAIN_FLAGS) | CHAIN_F_TOOBIG); return; }
@@ -65,7 +68,7 @@ function addBuffer(slot: u32, c: usize, addr: u64, len: u32, write: bool): void 
       store<u32>(s, <u32>p);
       store<u32>(s + 4, <u32>n);
       store<u32>(s + 8, write ? 1 : 0);
-      store<u32>(s + 12, 0);
+      store<u32>(s + 12, gpn);
       store<u32>(c + CHAIN_NSEG, k + 1);
     }
     a += n;
@@ -159,6 +162,19 @@ export function vqPush(slot: u32, q: u32, head: u32, len: u32): i32 {
   if (pElem == 0 || pIdx == 0) { virtioBroken(slot, VQ_ERR_RING_DMA); return VQ_BROKEN; }
   store<u32>(pElem, head);
   store<u32>(pElem + 4, len);
+  // The device has written the chain's buffers by now: log their pages dirty again. Translation marked them
+  // already, but a dirty-log take between that mark and the data landing (live migration's rounds) would miss it.
+  const c = chainPtr(slot);
+  if (load<u32>(c + CHAIN_HEAD) == head) {
+    const n = load<u32>(c + CHAIN_NSEG);
+    for (let i: u32 = 0; i < n; i++) {
+      const s = c + CHAIN_SEGS + (<usize>i << 4);
+      if (load<u32>(s + 8) == 0 || load<u32>(s) == 0) continue;
+      const first = <u64>load<u32>(s + 12) << 12;
+      const last = first + (<u64>load<u32>(s) & 0xfff) + <u64>load<u32>(s + 4) - 1;
+      for (let g = first; g <= last; g += 4096) markDirty(g);
+    }
+  }
   const nidx = (uidx + 1) & 0xffff;
   atomic.store<u16>(pIdx, <u16>nidx); // release: the element is visible before the index
   store<u32>(vq + VQ_USED_IDX, nidx);

@@ -171,6 +171,9 @@ export class VirtioDevices {
     };
   }
 
+  /** What attachDevices was called with: to attach the same devices again (a migration that failed late). */
+  reattach?: () => Promise<VirtioDevices>;
+
   /** Registers something to undo at close (switch ports). */
   onClose(f: () => void): void { this.closers.push(f); }
 
@@ -212,6 +215,7 @@ export async function attachDevices(vm: Vm, specs: DeviceSpec[], opts: DeviceOpt
     sends.set(slot, sw.connect(port));
     d.onClose(() => sw.disconnect(port));
   }
+  d.reattach = () => attachDevices(vm, specs, opts);
   return d;
 }
 

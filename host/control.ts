@@ -1,0 +1,79 @@
+// The control socket of a running VM (`wasmvisor run --control PATH`): JSON lines over a Unix socket, so other
+// commands (`wasmvisor snapshot`, `wasmvisor migrate`) and tools can pause, snapshot, migrate or stop it.
+//   request:  {"cmd": "snapshot", "path": "...", "incremental": false} | {"cmd": "pause"} | {"cmd": "resume"}
+//             | {"cmd": "info"} | {"cmd": "quit"} | {"cmd": "migrate", "host": "...", "port": N, "psk": "<file>"}
+//   replies:  {"progress": {...}} lines while working, then {"ok": true, ...} or {"ok": false, "error": "..."}
+import * as net from "node:net";
+import * as fs from "node:fs";
+import { resolve } from "node:path";
+import { WasmvisorError } from "./errors.js";
+import type { VmController } from "./controller.js";
+import type { Progress } from "./progress.js";
+
+export type MigrateFn = (host: string, port: number, pskFile: string, progress: (p: Progress) => void) => Promise<Record<string, unknown>>;
+
+/** Serves the control socket at path until closed. */
+export async function serveControl(path: string, ctl: VmController, migrate?: MigrateFn): Promise<{ close(): void }> {
+  try { if (fs.statSync(path).isSocket()) fs.unlinkSync(path); } catch { /* absent */ }
+  const server = net.createServer((sock) => {
+    let buf = "";
+    const reply = (o: unknown) => { if (!sock.destroyed) sock.write(JSON.stringify(o, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) + "\n"); };
+    sock.on("data", (d) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i); buf = buf.slice(i + 1);
+        void handle(line).then((r) => reply({ ok: true, ...r }), (e: Error) => reply({ ok: false, error: e.message }));
+      }
+    });
+    sock.on("error", () => { /* the client went away */ });
+    const handle = async (line: string): Promise<Record<string, unknown>> => {
+      let req: { cmd?: string; path?: string; incremental?: boolean; host?: string; port?: number; psk?: string };
+      try { req = JSON.parse(line); } catch { throw new WasmvisorError("control: not a JSON request"); }
+      switch (req.cmd) {
+        case "snapshot": {
+          if (typeof req.path !== "string" || !req.path) throw new WasmvisorError("control: snapshot needs a path");
+          const r = await ctl.snapshot(resolve(req.path), { incremental: !!req.incremental, onProgress: (p) => reply({ progress: p }) });
+          return { path: resolve(req.path), bytes: r.bytes, pages: r.pages, digest: r.digest };
+        }
+        case "pause": ctl.pause(); return {};
+        case "resume": ctl.resume(); return {};
+        case "quit": ctl.quit(); return {};
+        case "info": return { instret: ctl.vm.instret.toString(), paused: ctl.paused, pc: `0x${ctl.vm.pc.toString(16)}` };
+        case "migrate":
+          if (!migrate) throw new WasmvisorError("control: this VM cannot migrate");
+          if (typeof req.host !== "string" || !Number.isInteger(req.port) || typeof req.psk !== "string") throw new WasmvisorError("control: migrate needs host, port and psk");
+          return migrate(req.host, req.port!, req.psk, (p) => reply({ progress: p }));
+        default: throw new WasmvisorError(`control: unknown command ${JSON.stringify(req.cmd)}`);
+      }
+    };
+  });
+  await new Promise<void>((res, rej) => {
+    server.once("error", (e) => rej(new WasmvisorError(`--control ${path}: ${e.message}`)));
+    server.listen(path, () => res());
+  });
+  server.unref();
+  return { close: () => { server.close(); try { fs.unlinkSync(path); } catch { /* gone */ } } };
+}
+
+/** Client side: sends one request, reports progress lines, resolves with the final reply. */
+export function controlRequest(path: string, req: Record<string, unknown>, onProgress?: (p: Progress) => void): Promise<Record<string, unknown>> {
+  return new Promise((res, rej) => {
+    const sock = net.connect(path);
+    let buf = "", done = false;
+    sock.on("connect", () => sock.write(JSON.stringify(req) + "\n"));
+    sock.on("data", (d) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const m = JSON.parse(buf.slice(0, i)); buf = buf.slice(i + 1);
+        if (m.progress) { onProgress?.(m.progress); continue; }
+        done = true;
+        sock.end();
+        if (m.ok) res(m); else rej(new WasmvisorError(m.error));
+      }
+    });
+    sock.on("error", (e) => { if (!done) rej(new WasmvisorError(`cannot reach the VM's control socket ${path}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)); });
+    sock.on("close", () => { if (!done) rej(new WasmvisorError(`the VM's control socket ${path} closed before replying`)); });
+  });
+}

@@ -1,0 +1,63 @@
+// Control of a running VM from outside its run loop: pause at an instruction boundary with devices quiesced,
+// resume, snapshot (pause, save, resume), and the bookkeeping incremental snapshots need. The CLI (monitor,
+// control socket, checkpoint policy), the embedding API and live migration all go through it.
+import type { Vm } from "./vm.js";
+import type { RunOptions } from "./runner.js";
+import { saveSnapshot } from "./snapshot/ops.js";
+import type { ParentRef, WriteResult } from "./snapshot/format.js";
+import type { Progress } from "./progress.js";
+import { WasmvisorError } from "./errors.js";
+
+export class VmController {
+  /** What the run loop should do next; holds (snapshots, migration) and the user's pause both pause it. */
+  private userPaused = false;
+  private holds = 0;
+  private ending: "quit" | "detach" | null = null;
+  private pausedWaiters: (() => void)[] = [];
+  /** True while runToExit drives this VM. */
+  running = false;
+  /** The newest snapshot of this VM: the parent of an incremental one. */
+  last?: ParentRef;
+
+  constructor(readonly vm: Vm) {}
+
+  /** For runToExit's options. */
+  runOptions(): Pick<RunOptions, "control" | "onPaused"> {
+    return {
+      control: () => this.ending ?? (this.userPaused || this.holds > 0 ? "pause" : "run"),
+      onPaused: () => { for (const w of this.pausedWaiters.splice(0)) w(); },
+    };
+  }
+
+  get paused(): boolean { return this.userPaused; }
+  pause(): void { this.userPaused = true; }
+  resume(): void { this.userPaused = false; }
+  quit(): void { this.ending = "quit"; }
+  /** Ends the run without the guest ending (it continues elsewhere). */
+  detach(): void { this.ending = "detach"; }
+
+  /**
+   * Runs fn with the guest stopped at an instruction boundary and every device request complete (suspend);
+   * the guest continues afterwards unless fn detached it. Works whether or not the run loop is active.
+   */
+  async hold<T>(fn: () => Promise<T>): Promise<T> {
+    this.holds++;
+    try {
+      if (this.running) await new Promise<void>((r) => this.pausedWaiters.push(r));
+      await this.vm.devices?.quiesce();
+      return await fn();
+    } finally {
+      this.holds--;
+    }
+  }
+
+  /** Snapshot: pause, save, resume. incremental: only pages written since the previous snapshot of this VM. */
+  async snapshot(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void } = {}): Promise<WriteResult> {
+    if (opts.incremental && !this.last) throw new WasmvisorError("an incremental snapshot needs a previous snapshot of this VM (take a full one first)");
+    return this.hold(async () => {
+      const r = await saveSnapshot(this.vm, path, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress });
+      this.last = { path, digest: r.digest };
+      return r;
+    });
+  }
+}

@@ -1,0 +1,193 @@
+// Live migration (pre-copy, as in Clark et al., "Live Migration of Virtual Machines", NSDI 2005): the source sends
+// all memory while the guest runs, then rounds of the pages it dirtied meanwhile, until the rest can be sent within
+// the downtime target (or a round limit is reached); then it stops the guest, sends the last dirty pages and the
+// core's state, and the target resumes the guest. The source stops for good only after the target confirms;
+// whatever goes wrong before that (cut connection, dead or refusing target), the source VM continues unharmed.
+//
+// Messages on the authenticated channel (channel.ts), by type:
+//   HELLO  s→t  JSON {abi, config}          READY  t→s  JSON {}
+//   PAGES  s→t  u32 n, n × u32 page number, n × 4096 bytes      FINAL s→t  the core's state section
+//   RESUMED t→s JSON {at: wall-clock ms when the guest was resumed}   ABORT either way JSON {error}
+import * as net from "node:net";
+import { Channel, readPsk } from "./channel.js";
+import { WasmvisorError, ExitCode } from "../errors.js";
+import type { VmController } from "../controller.js";
+import type { Vm } from "../vm.js";
+import type { Progress } from "../progress.js";
+import { machineConfig, checkMachineConfig, coreSection, fullPages, dirtyPages, createMachine, applyCore, type MachineConfig } from "../snapshot/vmstate.js";
+import { attachDevices, type DeviceOptions } from "../virtio/devices.js";
+import type { VirtualSwitch } from "../virtio/switch.js";
+
+const T_HELLO = 1, T_READY = 2, T_PAGES = 3, T_FINAL = 4, T_RESUMED = 5, T_ABORT = 6;
+const BATCH = 256; // pages per PAGES message (1 MiB)
+const now = () => performance.timeOrigin + performance.now(); // wall-clock ms, comparable between processes
+
+export interface MigrationPolicy {
+  /** Stop-and-copy once the remaining dirty pages can be sent within this (ms). Default 60 (the Xen paper's best case). */
+  downtimeMs?: number;
+  /** At most this many pre-copy rounds. Default 30. */
+  maxRounds?: number;
+}
+
+export interface MigrationReport {
+  rounds: number;
+  pagesSent: number;
+  bytesSent: number;
+  totalMs: number;
+  /** Last guest instruction on the source to first on the target (same host clock). */
+  downtimeMs: number;
+  lastRoundPages: number;
+}
+
+function pagesMessage(vm: Vm, gpns: number[]): Uint8Array {
+  const m = new Uint8Array(4 + gpns.length * 4 + gpns.length * 4096);
+  const dv = new DataView(m.buffer);
+  dv.setUint32(0, gpns.length, true);
+  gpns.forEach((g, i) => {
+    dv.setUint32(4 + i * 4, g, true);
+    const p = vm.pageView(g);
+    if (p) m.set(p, 4 + gpns.length * 4 + i * 4096);
+  });
+  return m;
+}
+
+async function sendPages(ch: Channel, vm: Vm, gpns: number[], progress: (n: number) => void): Promise<void> {
+  for (let i = 0; i < gpns.length; i += BATCH) {
+    const b = gpns.slice(i, i + BATCH);
+    await ch.send(T_PAGES, pagesMessage(vm, b)); // built right before sending: the guest runs between batches
+    progress(b.length);
+  }
+}
+
+/** Source side: migrates the VM under ctl to host:port. Resolves when the target runs it (ctl is then detached). */
+export async function migrateOut(ctl: VmController, host: string, port: number, pskFile: string,
+  onProgress: (p: Progress) => void = () => {}, policy: MigrationPolicy = {}): Promise<Record<string, unknown>> {
+  const vm = ctl.vm, t0 = now();
+  const downtimeMs = policy.downtimeMs ?? 60, maxRounds = policy.maxRounds ?? 30;
+  const ch = await Channel.connect(host, port, readPsk(pskFile));
+  let sent = 0, rounds = 0, stopped = false;
+  const ramPages = vm.memBytes / 4096;
+  const prog = (phase: string) => (n: number) => { sent += n; onProgress({ phase, done: sent * 4096, total: ramPages * 4096 }); };
+  try {
+    ch.phase = "handshake";
+    await ch.send(T_HELLO, Buffer.from(JSON.stringify({ abi: vm.core.k.ABI_VERSION, config: machineConfig(vm) })));
+    const ready = await ch.recv();
+    if (ready.type === T_ABORT) throw new WasmvisorError(`migration target refused: ${JSON.parse(ready.payload.toString()).error}`);
+    if (ready.type !== T_READY) throw new WasmvisorError("migration target answered out of protocol");
+    // Round 0: everything the guest has; later rounds: what it dirtied during the previous one.
+    ch.phase = "pre-copy";
+    dirtyPages(vm);
+    let todo = fullPages(vm);
+    for (;;) {
+      rounds++;
+      const r0 = performance.now(), bytes0 = ch.bytesSent;
+      await sendPages(ch, vm, todo, prog(`pre-copy round ${rounds}`));
+      const ms = Math.max(performance.now() - r0, 1), rate = Math.max((ch.bytesSent - bytes0) / ms, 1); // bytes/ms
+      todo = dirtyPages(vm);
+      if ((todo.length * 4096) / rate <= downtimeMs || rounds >= maxRounds) break;
+    }
+    // Stop-and-copy.
+    ch.phase = "stop-and-copy";
+    const report = await ctl.hold(async () => {
+      const paused = now();
+      stopped = true;
+      const last = [...new Set([...todo, ...dirtyPages(vm)])].sort((a, b) => a - b);
+      await sendPages(ch, vm, last, prog("stop-and-copy"));
+      const core = coreSection(vm).data;
+      // The devices let go of their resources (disk locks) so the target can take them; on failure, re-attach.
+      const reattach = vm.devices?.reattach;
+      await vm.devices?.close();
+      try {
+        await ch.send(T_FINAL, core);
+        ch.phase = "waiting for the target to resume";
+        const m = await ch.recv();
+        if (m.type === T_ABORT) throw new WasmvisorError(`migration target failed to resume: ${JSON.parse(m.payload.toString()).error}`);
+        if (m.type !== T_RESUMED) throw new WasmvisorError("migration target answered out of protocol");
+        const at = Number(JSON.parse(m.payload.toString()).at);
+        ctl.detach(); // the guest lives on at the target
+        return { rounds, pagesSent: sent, bytesSent: ch.bytesSent, totalMs: now() - t0, downtimeMs: at - paused, lastRoundPages: last.length } satisfies MigrationReport;
+      } catch (e) {
+        if (reattach) {
+          await reattach();
+          applyCore(vm, core); // the transports' state, as it was at the stop
+        }
+        throw e;
+      }
+    });
+    return report as unknown as Record<string, unknown>;
+  } catch (e) {
+    try { await ch.send(T_ABORT, Buffer.from(JSON.stringify({ error: (e as Error).message }))); } catch { /* gone */ }
+    throw e instanceof WasmvisorError ? e : new WasmvisorError(`migration failed${stopped ? " after the stop" : ""}: ${(e as Error).message}; the VM keeps running here`, ExitCode.GUEST_ERROR);
+  } finally {
+    await ch.close().catch(() => {});
+  }
+}
+
+export interface IncomingOptions {
+  io?: DeviceOptions["io"];
+  onConsole?: (b: Uint8Array) => void;
+  sw?: VirtualSwitch;
+  onProgress?: (p: Progress) => void;
+}
+
+/**
+ * Target side: accepts one migration on `server`, and returns the VM, ready to run, once the source has handed it
+ * over (the caller runs it; RESUMED is sent by `confirm`, just before the first instruction). On any failure the
+ * partial VM is discarded and the error thrown.
+ */
+export async function migrateIn(server: net.Server, pskFile: string, opts: IncomingOptions = {}): Promise<{ vm: Vm; confirm: () => Promise<void> }> {
+  const ch = await Channel.accept(server, readPsk(pskFile), { timeoutMs: 120_000 });
+  let vm: Vm | undefined;
+  try {
+    ch.phase = "handshake";
+    const hello = await ch.recv();
+    if (hello.type !== T_HELLO) throw new WasmvisorError("migration source spoke out of protocol");
+    const h = JSON.parse(hello.payload.toString()) as { abi: number; config: MachineConfig };
+    const bad = checkMachineConfig(h.config);
+    if (bad) throw new WasmvisorError(bad);
+    const cfg = h.config;
+    vm = createMachine(cfg);
+    if (h.abi !== vm.core.k.ABI_VERSION) throw new WasmvisorError(`migration source runs core ABI ${h.abi}, this wasmvisor ${vm.core.k.ABI_VERSION}`);
+    await ch.send(T_READY, Buffer.from("{}"));
+    ch.phase = "receiving memory";
+    const romFirst = cfg.rom ? Number(BigInt(cfg.rom.base) >> 12n) : -1, romPages = cfg.rom ? cfg.rom.bytes / 4096 : 0;
+    const rom = cfg.rom ? new Uint8Array(cfg.rom.bytes) : undefined;
+    let received = 0;
+    for (;;) {
+      const m = await ch.recv();
+      if (m.type === T_ABORT) throw new WasmvisorError(`migration source gave up: ${JSON.parse(m.payload.toString()).error}`);
+      if (m.type === T_PAGES) {
+        const dv = new DataView(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength);
+        const n = dv.getUint32(0, true);
+        if (m.payload.length !== 4 + n * 4 + n * 4096) throw new WasmvisorError("migration: malformed page batch");
+        for (let i = 0; i < n; i++) {
+          const g = dv.getUint32(4 + i * 4, true), data = m.payload.subarray(4 + n * 4 + i * 4096, 4 + n * 4 + (i + 1) * 4096);
+          if (rom && g >= romFirst && g < romFirst + romPages) rom.set(data, (g - romFirst) * 4096);
+          else vm.writePhys(BigInt(g) * 4096n, data, "migrated page");
+        }
+        received += n;
+        opts.onProgress?.({ phase: "receiving memory", done: received * 4096, total: cfg.memBytes });
+        continue;
+      }
+      if (m.type !== T_FINAL) throw new WasmvisorError("migration source spoke out of protocol");
+      if (rom && cfg.rom) vm.loadRom(BigInt(cfg.rom.base), rom);
+      if (cfg.devices.length) await attachDevices(vm, cfg.devices, { io: opts.io ?? (cfg.deterministic ? "sync" : "thread"), onConsole: opts.onConsole, sw: opts.sw });
+      applyCore(vm, m.payload);
+      break;
+    }
+    const done = vm;
+    return {
+      vm: done,
+      confirm: async () => {
+        ch.phase = "confirming";
+        await ch.send(T_RESUMED, Buffer.from(JSON.stringify({ at: now() })));
+        await ch.close().catch(() => {});
+      },
+    };
+  } catch (e) {
+    try { await ch.send(T_ABORT, Buffer.from(JSON.stringify({ error: (e as Error).message }))); } catch { /* gone */ }
+    await ch.close().catch(() => {});
+    await vm?.devices?.close();
+    throw e;
+  }
+}

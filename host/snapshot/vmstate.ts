@@ -1,0 +1,126 @@
+// A VM as snapshot sections and pages, and back: what `wasmvisor snapshot`/`restore`, checkpoint policies and live
+// migration share. The core's state comes from its state_save/state_restore (assembly/snapshot.ts); guest memory
+// is the list of pages that have frames; the host adds its own configuration (memory, devices) so that the
+// restoring process can rebuild the same machine first.
+import { createHash } from "node:crypto";
+import { WasmvisorError, ExitCode } from "../errors.js";
+import { Vm, type VmOptions } from "../vm.js";
+import type { DeviceSpec } from "../virtio/devices.js";
+import type { PageSource, Section } from "./format.js";
+import * as fs from "node:fs";
+
+/** What a snapshot records about the machine, to recreate it before its state is restored. */
+export interface MachineConfig {
+  memBytes: number;
+  ramBase: string;
+  deterministic: boolean;
+  insnsPerTick: number;
+  romBytes: number;
+  rom?: { base: string; bytes: number };
+  devices: DeviceSpec[];
+  /** Disk images' sizes when saved: a restore refuses images that changed size. */
+  disks: { path: string; bytes: number }[];
+}
+
+export function machineConfig(vm: Vm): MachineConfig {
+  const devices = vm.devices?.slots.map((s) => s.spec) ?? [];
+  return {
+    memBytes: vm.memBytes, ramBase: `0x${vm.ramBase.toString(16)}`, deterministic: !!vm.options.deterministic,
+    insnsPerTick: vm.options.insnsPerTick ?? 10, romBytes: vm.options.romBytes ?? 0,
+    rom: vm.rom ? { base: `0x${vm.rom.base.toString(16)}`, bytes: vm.rom.bytes } : undefined,
+    devices,
+    disks: devices.flatMap((d) => (d.kind === "blk" ? [{ path: d.path, bytes: fs.statSync(d.path).size }] : [])),
+  };
+}
+
+/** Checks a stored configuration's shape (it comes from a file: it may be anything). */
+export function checkMachineConfig(c: unknown): string | null {
+  const m = c as MachineConfig;
+  if (typeof m !== "object" || m === null) return "snapshot has no machine configuration";
+  if (!Number.isSafeInteger(m.memBytes) || m.memBytes <= 0 || m.memBytes % 4096) return "snapshot's memory size is invalid";
+  if (typeof m.ramBase !== "string" || !/^0x[0-9a-f]+$/.test(m.ramBase)) return "snapshot's RAM base is invalid";
+  if (!Array.isArray(m.devices) || !Array.isArray(m.disks)) return "snapshot's device list is invalid";
+  return null;
+}
+
+/** The core's state section. */
+export function coreSection(vm: Vm): Section {
+  const n = vm.core.fn.state_save();
+  return { name: "core", data: new Uint8Array(vm.memory.buffer, vm.core.k.LAYOUT_STATE_BUF, n).slice() };
+}
+
+/**
+ * Pages to save: every page with a frame (full), or the pages written since the dirty log was last taken
+ * (incremental). Full snapshots leave out pages that are all zero (a restore reads them as zero anyway).
+ */
+export function pageSource(vm: Vm, gpns: number[]): PageSource {
+  return {
+    gpns,
+    get: (i) => vm.pageView(gpns[i])?.slice() ?? new Uint8Array(4096),
+  };
+}
+
+export function fullPages(vm: Vm): number[] {
+  return vm.allocatedPages().filter((g) => vm.pageView(g)!.some((b) => b !== 0));
+}
+
+/** Pages dirtied since the log was last taken (and takes it). */
+export function dirtyPages(vm: Vm): number[] {
+  return vm.takeDirtyPages().map((g) => Number(g >> 12n));
+}
+
+/** Creates the machine a configuration describes (devices are attached by the caller, before applyCore). */
+export function createMachine(cfg: MachineConfig): Vm {
+  for (const d of cfg.disks) {
+    let size: number;
+    try { size = fs.statSync(d.path).size; } catch { throw new WasmvisorError(`snapshot needs disk image ${d.path}, which is missing`); }
+    if (size !== d.bytes) throw new WasmvisorError(`disk image ${d.path} is ${size} bytes, the snapshot was taken with ${d.bytes}`);
+  }
+  const opts: VmOptions = { memBytes: cfg.memBytes, ramBase: BigInt(cfg.ramBase), deterministic: cfg.deterministic, insnsPerTick: cfg.insnsPerTick, romBytes: cfg.romBytes };
+  return Vm.create(opts);
+}
+
+/** Writes saved pages back (ROM pages re-declare the ROM). */
+export async function applyPages(vm: Vm, cfg: MachineConfig, pages: { gpns: ArrayLike<number>; get(i: number): Uint8Array | Promise<Uint8Array> }): Promise<void> {
+  const romFirst = cfg.rom ? Number(BigInt(cfg.rom.base) >> 12n) : -1, romPages = cfg.rom ? cfg.rom.bytes / 4096 : 0;
+  let rom: Uint8Array | undefined = cfg.rom ? new Uint8Array(cfg.rom.bytes) : undefined;
+  for (let i = 0; i < pages.gpns.length; i++) {
+    const g = pages.gpns[i], data = await pages.get(i);
+    if (rom && g >= romFirst && g < romFirst + romPages) { rom.set(data, (g - romFirst) * 4096); continue; }
+    vm.writePhys(BigInt(g) * 4096n, data, "snapshot page");
+  }
+  if (rom && cfg.rom) vm.loadRom(BigInt(cfg.rom.base), rom);
+  rom = undefined;
+}
+
+/** Applies the core's state section; nothing is changed if it does not fit. */
+export function applyCore(vm: Vm, data: Uint8Array | undefined): void {
+  const k = vm.core.k;
+  if (!data) throw new WasmvisorError("snapshot has no core state section");
+  if (data.length > k.STATE_BUF_BYTES) throw new WasmvisorError("snapshot's core state is too large");
+  new Uint8Array(vm.memory.buffer).set(data, k.LAYOUT_STATE_BUF);
+  const rc = vm.core.fn.state_restore(data.length);
+  if (rc === k.STATE_ERR_FORMAT) throw new WasmvisorError(`snapshot's core state has another format (this core reads state version ${k.STATE_VERSION})`);
+  if (rc === k.STATE_ERR_MACHINE) throw new WasmvisorError("snapshot's core state is for another machine (harts, memory, ROM or devices differ)");
+  if (rc === k.STATE_ERR_VALUE) throw new WasmvisorError("snapshot's core state holds impossible values (damaged)");
+  if (rc !== 0) throw new WasmvisorError(`snapshot's core state was refused (${rc})`, ExitCode.INTERNAL);
+  vm.takeDirtyPages(); // a restored VM starts with a clean log: incremental snapshots of it are relative to this
+}
+
+/**
+ * Digest of the VM's whole state: the core's state and every non-zero guest page (so a restored VM, which has no
+ * frames for pages that were all zero, digests like the original). Equal digests = indistinguishable VMs.
+ */
+export function vmDigest(vm: Vm): string {
+  const h = createHash("sha256");
+  h.update(coreSection(vm).data);
+  const num = Buffer.alloc(4);
+  for (const g of vm.allocatedPages()) {
+    const p = vm.pageView(g)!;
+    if (!p.some((b) => b !== 0)) continue;
+    num.writeUInt32LE(g);
+    h.update(num);
+    h.update(p);
+  }
+  return h.digest("hex");
+}
