@@ -43,7 +43,7 @@ let cur: usize = 0;
 @inline function getBytes(dst: usize, n: usize): void { memory.copy(dst, cur, n); cur += n; }
 
 const MACHINE_BYTES: usize = 16 + 32 + 64 + 64 + 32 + 64 + 0x200 + 0x2a4 + 0x1000 + <usize>L.VIRTIO_SLOTS * L.VIRTIO_STRIDE;
-function hartBytes(): usize { let n: usize = 0; for (let i = 0; i < HART_RANGES.length; i += 2) n += HART_RANGES[i + 1] - HART_RANGES[i]; return n; }
+function hartBytes(): usize { let n: usize = 0; for (let i = 0; i < HART_RANGES.length; i += 2) n += unchecked(HART_RANGES[i + 1]) - unchecked(HART_RANGES[i]); return n; }
 
 /** Bytes state_save writes for this VM. */
 export function stateBytes(): u32 { return <u32>(MACHINE_BYTES + <usize>load<u32>(L.VM_NHARTS) * hartBytes()); }
@@ -63,7 +63,7 @@ export function stateSave(): u32 {
   putBytes(L.VIRTIO_BASE, <usize>L.VIRTIO_SLOTS * L.VIRTIO_STRIDE);
   for (let h: u32 = 0; h < nh; h++) {
     const hp = L.hartPtr(h);
-    for (let i = 0; i < HART_RANGES.length; i += 2) putBytes(hp + HART_RANGES[i], HART_RANGES[i + 1] - HART_RANGES[i]);
+    for (let i = 0; i < HART_RANGES.length; i += 2) putBytes(hp + unchecked(HART_RANGES[i]), unchecked(HART_RANGES[i + 1]) - unchecked(HART_RANGES[i]));
   }
   return <u32>(cur - L.STATE_BUF);
 }
@@ -123,7 +123,7 @@ export function stateRestore(len: u32): i32 {
   const saveH = H, saveT = T;
   for (let h: u32 = 0; h < nh; h++) {
     const hp = L.hartPtr(h);
-    for (let i = 0; i < HART_RANGES.length; i += 2) getBytes(hp + HART_RANGES[i], HART_RANGES[i + 1] - HART_RANGES[i]);
+    for (let i = 0; i < HART_RANGES.length; i += 2) getBytes(hp + unchecked(HART_RANGES[i]), unchecked(HART_RANGES[i + 1]) - unchecked(HART_RANGES[i]));
     setHart(hp, L.tlbPtr(h));
     tlbFlush();
     tlbSelect();

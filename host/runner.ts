@@ -130,9 +130,14 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
         if (ms > 0) {
           // Sleep until the timer deadline or a device interrupt (an I/O thread bumps and notifies the wake word),
           // without blocking the event loop: stdin, other VMs of this process and the switch keep running.
+          // (A pending waitAsync does not keep Node's event loop alive: the timer does.)
           const { view, index } = vm.wakeWord;
           const w = Atomics.waitAsync(view, index, Atomics.load(view, index), ms);
-          if (w.async) await w.value;
+          if (w.async) {
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([w.value, new Promise((r) => { timer = setTimeout(r, ms + 1); })]);
+            clearTimeout(timer);
+          }
           lastYield = performance.now();
         } else if (opts.input?.live) { lastYield = performance.now(); await new Promise((r) => setImmediate(r)); }
         break;

@@ -51,12 +51,17 @@ function pagesMessage(vm: Vm, gpns: number[]): Uint8Array {
   return m;
 }
 
+/** Sends pages in batches, several in flight (waiting for the socket to drain every INFLIGHT batches). */
 async function sendPages(ch: Channel, vm: Vm, gpns: number[], progress: (n: number) => void): Promise<void> {
+  const INFLIGHT = 8;
+  let pending: Promise<void>[] = [];
   for (let i = 0; i < gpns.length; i += BATCH) {
     const b = gpns.slice(i, i + BATCH);
-    await ch.send(T_PAGES, pagesMessage(vm, b)); // built right before sending: the guest runs between batches
+    pending.push(ch.send(T_PAGES, pagesMessage(vm, b))); // copied right before sending: the guest runs in between
     progress(b.length);
+    if (pending.length >= INFLIGHT) { await Promise.all(pending); pending = []; }
   }
+  await Promise.all(pending);
 }
 
 /** Source side: migrates the VM under ctl to host:port. Resolves when the target runs it (ctl is then detached). */
