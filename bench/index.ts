@@ -1,4 +1,4 @@
-// `npm run bench`: core size, startup, guest speed and Linux boot time (vs QEMU in the same run); prints a table, writes bench/results/latest.json.
+// `npm run bench`: core size, startup, guest speed, Linux boot time and virtio I/O (vs QEMU in the same run); prints a table, writes bench/results/latest.json.
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join, relative } from "node:path";
@@ -12,9 +12,10 @@ import { fmt, round, table } from "./stats.js";
 import { benchMemory, type MemoryResult } from "./memory.js";
 import { benchLinuxMemory, type LinuxMemResult } from "./linuxmem.js";
 import { benchBoot, type BootResult } from "./boot.js";
+import { benchBlk, benchNet, benchIommu, BLK_PARAMS, NET_MB, type BlkResult, type NetResult, type IommuResult, type BlkEngine } from "./io.js";
 const METADATA_TARGET_KIB = 1024;
 
-const SECTIONS = ["size", "startup", "memory", "int", "int-sv39", "fp", "boot", "linux-memory"] as const;
+const SECTIONS = ["size", "startup", "memory", "int", "int-sv39", "fp", "boot", "linux-memory", "blk", "net", "iommu"] as const;
 type Section = (typeof SECTIONS)[number];
 const SIZE_TARGET = 128 * 1024;
 const FIRST_INSN_TARGET_MS = 5;
@@ -23,13 +24,14 @@ const BOOT_RATIO_TARGET = 4;
 const USAGE = `usage: npm run bench [-- options]
 
   --quick            one run of everything (CI smoke test)
-  --only LIST        run only these sections: size, startup, memory, int, int-sv39, fp, boot (comma-separated or repeated)
+  --only LIST        run only these sections: size, startup, memory, int, int-sv39, fp, boot, linux-memory,
+                     blk, net, iommu (comma-separated or repeated)
   --runs N           timed runs per engine and workload (default 3; at least 2 are always made unless --quick);
-                     boot: 2 runs per engine and variant (1 with --quick)
+                     boot, blk, net, iommu: 2 runs per engine and variant (1 with --quick)
   -h, --help         this text
 
 env: QEMU=path overrides the qemu-system-riscv64 binary; WASMVISOR_IMAGES=dir the images guests/fetch-images.sh
-     cached (default ~/.cache/wasmvisor/images), which the boot section needs.`;
+     cached (default ~/.cache/wasmvisor/images), which the boot, linux-memory, blk, net and iommu sections need.`;
 
 function parseOptions(argv: string[]): { quick: boolean; only: Set<Section>; runs: number } {
   const { values } = parseArgs({
@@ -137,6 +139,33 @@ async function main(): Promise<number> {
       if (!linuxMem) log("bench: linux-memory SKIPPED (no images; run guests/fetch-images.sh)");
     } catch (e) { failed = true; log(`bench: linux-memory failed: ${(e as Error).message}`); }
   }
+  // 6. virtio I/O, measured inside the guest (guests/README.md "Linux virtio guest jobs")
+  const ioRuns = opts.quick ? 1 : 2;
+  let blk: BlkResult | null = null, net: NetResult | null = null, iommu: IommuResult | null = null;
+  if (opts.only.has("blk")) {
+    log(`bench: blk (wv.job=blk-bench: ${BLK_PARAMS.seqMb} MiB sequential, ${BLK_PARAMS.randOps} random 4 KiB reads; wasmvisor I/O thread, --io sync, QEMU)...`);
+    try {
+      blk = await benchBlk(join(root, "dist/host/cli.js"), ioRuns, log);
+      if (blk.skipped) log(`bench: blk SKIPPED (${blk.skipped})`);
+      if (blk.thread?.error || blk.sync?.error || blk.reference?.error) failed = true;
+    } catch (e) { failed = true; log(`bench: blk failed: ${(e as Error).message}`); }
+  }
+  if (opts.only.has("net")) {
+    log(`bench: net (wv.job=net-bench, ${NET_MB} MiB over TCP: two VMs on one VirtualSwitch in this process; two QEMUs joined by -netdev socket)...`);
+    try {
+      net = await benchNet(ioRuns, log);
+      if (net.skipped) log(`bench: net SKIPPED (${net.skipped})`);
+      if (net.wasmvisor?.error || net.reference?.error) failed = true;
+    } catch (e) { failed = true; log(`bench: net failed: ${(e as Error).message}`); }
+  }
+  if (opts.only.has("iommu")) {
+    log("bench: iommu (blk-bench with the IOTLB in use and disabled)...");
+    try {
+      iommu = await benchIommu(ioRuns, log);
+      if (iommu.skipped) log(`bench: iommu SKIPPED (${iommu.skipped})`);
+      if (iommu.cached?.error || iommu.uncached?.error) failed = true;
+    } catch (e) { failed = true; log(`bench: iommu failed: ${(e as Error).message}`); }
+  }
   const totalSeconds = round((performance.now() - t0) / 1000, 1);
 
   // ---- report ----
@@ -218,13 +247,56 @@ async function main(): Promise<number> {
       [String(l.vms), `${l.guestMiB} MiB`, `${l.overheadKiB} KiB`, "< 2 MiB", l.overheadKiB < 2048 ? "ok" : "MISSED", `${l.rssFirstMiB} MiB`, `${l.rssSecondMiB} MiB`, `${l.rssLastMiB} MiB`]],
       ["l", "r", "r", "l", "l", "r", "r", "r"]), "");
   }
+  const b3 = (e: BlkEngine | null | undefined) => e?.best
+    ? [fmt(e.best.seqWriteMBps, 1), fmt(e.best.seqReadMBps, 1), fmt(e.best.randReadIops, 0)] : ["n/a", "n/a", "n/a"];
+  if (blk?.skipped) out.push(`blk: SKIPPED (${blk.skipped})`, "");
+  else if (blk) {
+    const r = (x: { seqWrite: number | null; seqRead: number | null; randRead: number | null } | null | undefined) =>
+      x ? [fmt(x.seqWrite, 2), fmt(x.seqRead, 2), fmt(x.randRead, 2)] : ["n/a", "n/a", "n/a"];
+    const runs = (e: BlkEngine | null | undefined) => String(e?.samples.length ?? "-");
+    out.push(table([["virtio-blk (best of runs)", "seq write MB/s", "seq read MB/s", "4K rand read IOPS", "vs QEMU: write", "read", "IOPS", "runs"],
+      ["wasmvisor (I/O thread)", ...b3(blk.thread), ...r(blk.ratioThread), runs(blk.thread)],
+      ["wasmvisor --io sync", ...b3(blk.sync), ...r(blk.ratioSync), runs(blk.sync)],
+      ["QEMU", ...b3(blk.reference), "1", "1", "1", runs(blk.reference)]], ["l", "r", "r", "r", "r", "r", "r", "r"]));
+    out.push(`measured in the guest by blkbench (O_DIRECT, /dev/vda, fresh 256 MiB sparse image per run): '${blk.append}'; ` +
+      (blk.qemu?.available ? `${blk.qemu.version}, virtio-blk-device cache=none` : `QEMU NOT AVAILABLE (${blk.qemu?.reason})`) + ".");
+    const ok = blk.ratioThread && [blk.ratioThread.seqWrite, blk.ratioThread.seqRead, blk.ratioThread.randRead].every((x) => x !== null && x >= 1);
+    if (blk.ratioThread) out.push(`target (at least QEMU's throughput, I/O thread): ${ok ? "ok" : "MISSED"}`);
+    for (const [n, e] of [["wasmvisor", blk.thread], ["wasmvisor --io sync", blk.sync], ["QEMU", blk.reference]] as const) if (e?.error) out.push(`ERROR blk on ${n}: ${e.error}`);
+    out.push("");
+  }
+  if (net?.skipped) out.push(`net: SKIPPED (${net.skipped})`, "");
+  else if (net) {
+    const w = net.wasmvisor!, q = net.reference;
+    out.push(table([["virtio-net VM to VM", `TCP ${net.mb} MiB MB/s best`, "ping avg ms best", "runs"],
+      ["wasmvisor (2 VMs, 1 process, VirtualSwitch)", fmt(w.bestMBps, 1), fmt(w.bestPingMs, 3), String(w.samples.length)],
+      ["QEMU (2 processes, -netdev socket)", fmt(q?.bestMBps, 1), fmt(q?.bestPingMs, 3), String(q?.samples.length ?? "-")],
+      ["wv/QEMU", fmt(net.ratioMBps, 2), fmt(net.ratioPing, 2), ""]], ["l", "r", "r", "r"]));
+    out.push("throughput: higher is better; ping: lower is better. " +
+      (net.qemu?.available ? net.qemu.version! : `QEMU NOT AVAILABLE (${net.qemu?.reason})`) + ".");
+    if (w.error) out.push(`ERROR net on wasmvisor: ${w.error}`);
+    if (q?.error) out.push(`ERROR net on QEMU: ${q.error}`);
+    out.push("");
+  }
+  if (iommu?.skipped) out.push(`iommu: SKIPPED (${iommu.skipped})`, "");
+  else if (iommu) {
+    const c = iommu.cached!, u = iommu.uncached!, x = iommu.ratio;
+    const miss = (e: typeof c) => e.missRate === null ? "n/a" : `${fmt(e.missRate * 100, 2)} % of ${e.samples.at(-1)?.dmaTranslations ?? "?"}`;
+    out.push(table([["IOMMU (blk-bench, createVm, I/O thread)", "seq write MB/s", "seq read MB/s", "4K rand read IOPS", "IOTLB misses"],
+      ["IOTLB in use (default)", ...b3(c), miss(c)],
+      ["IOTLB disabled", ...b3(u), miss(u)],
+      ["disabled / in use", fmt(x?.seqWrite, 2), fmt(x?.seqRead, 2), fmt(x?.randRead, 2), ""]], ["l", "r", "r", "r", "r"]));
+    if (c.error) out.push(`ERROR iommu (IOTLB in use): ${c.error}`);
+    if (u.error) out.push(`ERROR iommu (IOTLB disabled): ${u.error}`);
+    out.push("");
+  }
   out.push(`total bench time ${totalSeconds} s`);
 
   const resultsDir = join(root, "bench/results");
   mkdirSync(resultsDir, { recursive: true });
   const json = {
     date: date.toISOString(), quick: opts.quick, sections: [...opts.only], runs: opts.runs, machine, git,
-    size, startup, memory, qemu, workloads, boot, totalSeconds,
+    size, startup, memory, qemu, workloads, boot, linuxMem, blk, net, iommu, totalSeconds,
   };
   const jsonPath = join(resultsDir, "latest.json");
   writeFileSync(jsonPath, JSON.stringify(json, null, 2) + "\n");
