@@ -10,6 +10,11 @@ import { WasmvisorError } from "./errors.js";
 import { readInputFile } from "./files.js";
 import { attachDevices, type DeviceSpec } from "./virtio/devices.js";
 import type { VirtualSwitch } from "./virtio/switch.js";
+import { VmController } from "./controller.js";
+import { restoreSnapshot } from "./snapshot/ops.js";
+import type { WriteResult } from "./snapshot/format.js";
+import type { Progress } from "./progress.js";
+import { migrateOut, type MigrationPolicy } from "./migrate/migrate.js";
 
 export interface VmConfig {
   /** Guest RAM in bytes (default 128 MiB). */
@@ -47,6 +52,8 @@ export interface VirtualMachineEvents {
   /** The run ended: how (poweroff code, HTIF result), or why it was stopped. */
   exit: [RunResult];
   error: [Error];
+  /** Progress of a snapshot or a migration (bytes, phase). */
+  progress: [Progress];
 }
 
 const bytes = (v: string | Uint8Array, what: string): Uint8Array => (typeof v === "string" ? readInputFile(v, what) : v);
@@ -57,13 +64,22 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
   /** Console input: bytes written here reach the guest's UART. */
   readonly input: Writable;
   readonly vm: Vm;
+  readonly controller: VmController;
   private queue = new InputQueue();
-  private wanted: "run" | "pause" | "quit" = "run";
   private _state: VmState = "created";
   private done: Promise<RunResult> | undefined;
+  private restored = false;
 
-  constructor(readonly config: VmConfig) {
+  constructor(readonly config: VmConfig, restored?: Vm) {
     super();
+    const q = this.queue;
+    this.input = new Writable({ write(chunk: Buffer, _enc, cb) { q.push(new Uint8Array(chunk)); cb(); }, final(cb) { q.end(); cb(); } });
+    if (restored) {
+      this.vm = restored;
+      this.controller = new VmController(restored);
+      this.restored = true;
+      return;
+    }
     const vm = Vm.create({ memBytes: config.memory ?? DEFAULT_MEM_BYTES, deterministic: config.deterministic, romBytes: config.bios ? 4096 : 0 });
     if ((config.image === undefined) === (config.kernel === undefined)) throw new WasmvisorError("give exactly one of image or kernel");
     if (config.kernel !== undefined) {
@@ -74,8 +90,7 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
       if (isElf(img)) vm.loadElf(img); else vm.loadRaw(img, config.loadAddr ?? vm.ramBase);
     }
     this.vm = vm;
-    const q = this.queue;
-    this.input = new Writable({ write(chunk: Buffer, _enc, cb) { q.push(new Uint8Array(chunk)); cb(); }, final(cb) { q.end(); cb(); } });
+    this.controller = new VmController(vm);
   }
 
   get state(): VmState { return this._state; }
@@ -87,27 +102,61 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
     this.setState("running");
     const out = (b: Uint8Array) => { this.console.write(b); this.emit("output", b); };
     const c = this.config;
-    const attached = c.devices?.length
+    const attached = c.devices?.length && !this.restored
       ? attachDevices(this.vm, c.devices, { io: c.io ?? (c.deterministic ? "sync" : "thread"), onConsole: out, sw: c.switch })
       : Promise.resolve(undefined);
-    this.done = attached.then(() => runToExit(this.vm, {
-      timeoutMs: this.config.timeoutMs, maxInsns: this.config.maxInsns, input: this.queue,
-      onConsole: out,
-      control: () => this.wanted,
-    })).finally(() => this.vm.devices?.close())
+    const ctl = this.controller;
+    this.done = attached.then(() => {
+      ctl.running = true;
+      return runToExit(this.vm, {
+        timeoutMs: this.config.timeoutMs, maxInsns: this.config.maxInsns, input: this.queue,
+        onConsole: out, ...ctl.runOptions(),
+      });
+    }).finally(() => { ctl.running = false; return this.vm.devices?.close(); })
       .then((r) => { this.setState("stopped"); this.console.end(); this.emit("exit", r); return r; },
         (e: Error) => { this.setState("stopped"); this.console.end(); this.emit("error", e); throw e; });
     return this.done;
   }
 
-  pause(): void { if (this._state === "running") { this.wanted = "pause"; this.setState("paused"); } }
-  resume(): void { if (this._state === "paused") { this.wanted = "run"; this.setState("running"); } }
+  /** Suspends the guest at an instruction boundary (devices finish what they were doing); it notices only time passing. */
+  pause(): void { if (this._state === "running") { this.controller.pause(); this.setState("paused"); } }
+  resume(): void { if (this._state === "paused") { this.controller.resume(); this.setState("running"); } }
   /** Ends the VM (as a poweroff with code 0 if it was running). */
-  stop(): Promise<RunResult> | undefined { this.wanted = "quit"; return this.done; }
+  stop(): Promise<RunResult> | undefined { this.controller.quit(); return this.done; }
+
+  /**
+   * Writes a snapshot (a running VM is paused, saved and resumed). incremental: only the pages written since this
+   * VM's previous snapshot, which it names as its parent. Progress is emitted as `progress` events.
+   */
+  snapshot(path: string, opts: { incremental?: boolean } = {}): Promise<WriteResult> {
+    return this.controller.snapshot(path, { ...opts, onProgress: (p) => this.emit("progress", p) });
+  }
+
+  /**
+   * Live-migrates the running VM to `wasmvisor incoming` at host:port (pre-shared key in pskFile). On success the
+   * run here ends with reason "detached"; on failure the VM keeps running here and the promise rejects.
+   */
+  migrate(host: string, port: number, pskFile: string, policy?: MigrationPolicy): Promise<Record<string, unknown>> {
+    return migrateOut(this.controller, host, port, pskFile, (p) => this.emit("progress", p), policy);
+  }
   /** Input for the virtio-console device (hvc0). */
   hvcInput(data: Uint8Array): void { this.vm.devices?.consoleInput(data); }
   /** Counters: instructions, data accesses and TLB misses, walks, flushes, traps, MMIO, frames in use. */
   counters(): Record<string, bigint> { return this.vm.stats(); }
+}
+
+/**
+ * Starts a VM from a snapshot file (or the newest file of an incremental chain), not yet running: call start().
+ * Its devices come from the snapshot; `config` may give limits, io, switch.
+ */
+export async function restoreVm(path: string, config: Omit<VmConfig, "image" | "kernel" | "devices"> = {}): Promise<VirtualMachine> {
+  let m: VirtualMachine | undefined;
+  const { vm, parent } = await restoreSnapshot(path, Vm.abiVersion(), {
+    io: config.io, sw: config.switch, onConsole: (b) => { m?.console.write(b); m?.emit("output", b); },
+  });
+  m = new VirtualMachine(config, vm);
+  m.controller.last = parent;
+  return m;
 }
 
 /** Creates a VM from a configuration (not started: call start()). */

@@ -23,8 +23,6 @@ import { vmDigest } from "./snapshot/vmstate.js";
 import { migrateOut, migrateIn } from "./migrate/migrate.js";
 import { restoreSnapshot } from "./snapshot/ops.js";
 import { mergeChain } from "./snapshot/format.js";
-import { coreModule } from "./core-module.js";
-import { makeImports } from "./core-imports.js";
 import { resolve } from "node:path";
 import * as net from "node:net";
 
@@ -386,7 +384,7 @@ async function cmdRestore(argv: string[]): Promise<number> {
   const bridges: { close(): void }[] = [];
   for (const b of o.bridge ?? []) bridges.push(await udpBridge(defaultSwitch, b));
   const t0 = performance.now();
-  const { vm, parent } = await restoreSnapshot(resolvePath(r.positionals[0]), probeAbi(), { io: o.io as "thread" | "sync" | undefined, onConsole: consoleOut });
+  const { vm, parent } = await restoreSnapshot(resolvePath(r.positionals[0]), Vm.abiVersion(), { io: o.io as "thread" | "sync" | undefined, onConsole: consoleOut });
   if (process.env.WASMVISOR_VERBOSE) process.stderr.write(`wasmvisor: restored in ${(performance.now() - t0).toFixed(1)} ms\n`);
   const ctl = new VmController(vm);
   ctl.last = parent;
@@ -464,12 +462,6 @@ Waits for one live migration ('wasmvisor migrate'), then runs the VM as 'run' do
     timeoutMs: o.timeout !== undefined ? parseNumber(o.timeout, "--timeout") * 1000 : undefined,
     maxInsns: o["max-insns"] !== undefined ? BigInt(Math.floor(parseNumber(o["max-insns"], "--max-insns"))) : undefined,
   });
-}
-
-/** The running core's ABI version (without creating a VM). */
-function probeAbi(): number {
-  const mem = new WebAssembly.Memory({ initial: 16, maximum: 16, shared: true });
-  return Number((new WebAssembly.Instance(coreModule(), makeImports(mem)).exports.ABI_VERSION as WebAssembly.Global).value);
 }
 
 function resolvePath(p: string): string { return resolve(p); }

@@ -71,6 +71,9 @@ export class Vm {
     this.hart = core.k.LAYOUT_HART_BASE;
   }
 
+  /** The core's ABI version (what snapshots and migrations must match). */
+  static abiVersion(): number { return probe(coreModule()).k.ABI_VERSION; }
+
   static create(opts: VmOptions = {}): Vm {
     const memBytes = opts.memBytes ?? DEFAULT_MEM_BYTES;
     const ramBase = opts.ramBase ?? DEFAULT_RAM_BASE;

@@ -4,7 +4,8 @@
  * It owns MEM_MIB MiB at 0x8100_0000. Generation g rewrites every page with words that depend on (g, page,
  * word) at a steady rate (RATE pages between two progress checks), then verifies the whole area holds exactly
  * generation g before starting g+1. Any word lost or stale in a snapshot or a migration shows up as a mismatch.
- * Prints "memcheck: gen N ok" per generation and "memcheck: PASS" after GENS generations (exit 0), or
+ * Prints "memcheck: gen N ok" per generation and "memcheck: PASS" after at least GENS generations and MIN_SECONDS
+ * of guest time (mtime at 10 MHz; so a test has time to snapshot or migrate it while it runs), exit 0, or
  * "memcheck: FAIL ..." (exit 1).
  */
 #include <stdint.h>
@@ -15,6 +16,10 @@
 #define PAGES    (MEM_MIB * 256)
 #define WORDS    512           /* per 4 KiB page */
 #define GENS     40
+#define MIN_SECONDS 5
+#define TIMEBASE 10000000ULL
+
+static inline uint64_t rdtime(void) { uint64_t t; __asm__ volatile("csrr %0, time" : "=r"(t)); return t; }
 
 static inline uint64_t word(uint64_t g, uint64_t p, uint64_t w) {
   uint64_t x = (g << 40) ^ (p << 12) ^ w;
@@ -26,7 +31,8 @@ int main(void) {
   puts_("memcheck: dirtying and checking ");
   put_dec(MEM_MIB);
   puts_(" MiB\n");
-  for (uint64_t g = 1; g <= GENS; g++) {
+  uint64_t t0 = rdtime();
+  for (uint64_t g = 1; g <= GENS || rdtime() - t0 < MIN_SECONDS * TIMEBASE; g++) {
     for (uint64_t p = 0; p < PAGES; p++)
       for (uint64_t w = 0; w < WORDS; w += 8) AREA[p * WORDS + w] = word(g, p, w); /* one word per 64 bytes */
     for (uint64_t p = 0; p < PAGES; p++)

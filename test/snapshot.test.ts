@@ -1,0 +1,196 @@
+// Checkpoint/restart through the CLI, in fresh processes: deterministic continuation (state digests equal an
+// uninterrupted run), full and incremental snapshots of a running guest that keeps dirtying memory, chains and
+// merge, policies (time slot, periodic), atomic replacement under SIGKILL, and refusal of bad snapshots.
+import { describe, it, expect } from "vitest";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, readFileSync, writeFileSync, statSync, existsSync, truncateSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli, guestPath, CLI } from "./helpers";
+import { cachedImages } from "../host/files.js";
+import { restoreVm, createVm } from "../host/api.js";
+
+const digestOf = (s: string) => /state digest ([0-9a-f]{64}) at instret (\d+)/.exec(s)?.slice(1);
+function tmp(): string { return mkdtempSync(join(tmpdir(), "wv-snap-")); }
+
+/** Starts the CLI in the background; resolves `line(re)` when stdout shows a match. */
+function bg(args: string[]) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "", err = "";
+  const waiters: { re: RegExp; r: () => void }[] = [];
+  child.stdout.on("data", (d: Buffer) => { out += d.toString(); for (const w of waiters.filter((w) => w.re.test(out))) { waiters.splice(waiters.indexOf(w), 1); w.r(); } });
+  child.stderr.on("data", (d: Buffer) => { err += d.toString(); });
+  const closed = new Promise<{ code: number | null; signal: string | null }>((r) => child.on("close", (code, signal) => r({ code, signal })));
+  return {
+    child, closed, get out() { return out; }, get err() { return err; },
+    line: (re: RegExp) => new Promise<void>((r) => { if (re.test(out)) r(); else waiters.push({ re, r }); }),
+  };
+}
+
+describe("deterministic checkpoint/restart", () => {
+  it("memcheck: run to N, snapshot, restore in a fresh process, continue to M == uninterrupted run to M", () => {
+    const d = tmp();
+    try {
+      const snap = join(d, "n.wvs");
+      const a = runCli(["run", "--deterministic", "--max-insns", "30000000", "--snapshot-on-exit", snap, "--digest", guestPath("memcheck.elf")]);
+      expect(a.status, a.stderr).toBe(3);
+      expect(existsSync(snap)).toBe(true);
+      const b = runCli(["restore", "--max-insns", "40000000", "--digest", snap]);
+      const c = runCli(["run", "--deterministic", "--max-insns", "70000000", "--digest", guestPath("memcheck.elf")]);
+      expect(digestOf(b.stderr), b.stderr).toEqual(digestOf(c.stderr));
+      expect(digestOf(c.stderr)![1]).toBe("70000000");
+      // The guest's own output continues where it left off.
+      expect(a.stdout + b.stdout).toBe(c.stdout);
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  });
+
+  const img = cachedImages();
+  it.skipIf(!img)("Debian Linux: the same check across a snapshot taken mid-boot", () => {
+    const d = tmp();
+    try {
+      const snap = join(d, "lx.wvs");
+      const base = ["--kernel", img!.kernel, "--initrd", img!.initramfs, "--append", "console=ttyS0", "--mem", "256M", "--deterministic"];
+      const a = runCli(["run", ...base, "--max-insns", "150000000", "--snapshot-on-exit", snap], { timeoutMs: 120_000 });
+      expect(a.status, a.stderr).toBe(3);
+      const b = runCli(["restore", "--max-insns", "150000000", "--digest", snap], { timeoutMs: 120_000 });
+      const c = runCli(["run", ...base, "--max-insns", "300000000", "--digest"], { timeoutMs: 120_000 });
+      expect(digestOf(b.stderr), b.stderr).toEqual(digestOf(c.stderr));
+      expect(digestOf(c.stderr)![1]).toBe("300000000");
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  }, 300_000);
+});
+
+describe("snapshots of a running guest", () => {
+  it("full + two incremental snapshots over the control socket; the chain and its merge both restore and finish", async () => {
+    const d = tmp();
+    try {
+      const sock = join(d, "ctl.sock"), s0 = join(d, "full.wvs"), s1 = join(d, "inc1.wvs"), s2 = join(d, "inc2.wvs"), m = join(d, "merged.wvs");
+      const vm = bg(["run", "--control", sock, "--timeout", "120", guestPath("memcheck.elf")]);
+      await vm.line(/gen 2 ok/);
+      const r0 = runCli(["snapshot", sock, s0]);
+      expect(r0.status, r0.stderr).toBe(0);
+      await vm.line(/gen 4 ok/);
+      const r1 = runCli(["snapshot", "--incremental", sock, s1]);
+      expect(r1.status, r1.stderr).toBe(0);
+      const r2 = runCli(["snapshot", "--incremental", sock, s2]);
+      expect(r2.status, r2.stderr).toBe(0);
+      vm.child.kill("SIGKILL");
+      await vm.closed;
+      // The second incremental was taken right after the first: it holds far fewer pages than the full one.
+      const pages = (s: string) => Number(/(\d+) pages/.exec(s)![1]);
+      expect(pages(r0.stdout)).toBeGreaterThan(4000);
+      expect(pages(r2.stdout)).toBeLessThan(pages(r0.stdout));
+      const chain = runCli(["restore", "--timeout", "120", s2], { timeoutMs: 130_000 });
+      expect(chain.stdout, chain.stderr).toContain("memcheck: PASS");
+      expect(chain.status).toBe(0);
+      const mg = runCli(["merge", s2, m]);
+      expect(mg.status, mg.stderr).toBe(0);
+      const merged = runCli(["restore", "--timeout", "120", m], { timeoutMs: 130_000 });
+      expect(merged.stdout, merged.stderr).toContain("memcheck: PASS");
+      // A chain whose parent was replaced is refused, naming the problem.
+      writeFileSync(s1, readFileSync(s0));
+      const bad = runCli(["restore", s2]);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+      expect(bad.stderr).toMatch(/parent|digest/);
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  }, 200_000);
+
+  it("policy: --time-slot checkpoints and stops (exit 3); restore continues the guest to the end", () => {
+    const d = tmp();
+    try {
+      const ck = join(d, "slot.wvs");
+      const a = runCli(["run", "--checkpoint", ck, "--time-slot", "1", guestPath("memcheck.elf")], { timeoutMs: 60_000 });
+      expect(a.status, a.stderr).toBe(3);
+      expect(a.stderr).toContain("stopped at the end of its time slot");
+      expect(a.stdout).not.toContain("memcheck: PASS");
+      const b = runCli(["restore", "--timeout", "120", ck], { timeoutMs: 130_000 });
+      expect(b.stdout, b.stderr).toContain("memcheck: PASS");
+      expect(b.status).toBe(0);
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  }, 200_000);
+
+  it("policy: periodic checkpoints; SIGKILL at random moments always leaves a loadable checkpoint", async () => {
+    const d = tmp();
+    try {
+      const ck = join(d, "periodic.wvs");
+      for (let i = 0; i < 4; i++) {
+        const vm = bg(["run", "--checkpoint", ck, "--checkpoint-every", "0.15", "--timeout", "60", guestPath("memcheck.elf")]);
+        await vm.line(/gen 1 ok/);
+        // After the first checkpoint exists, kill while later ones overwrite it (each takes ~100 ms).
+        while (!/periodic: checkpoint/.test(vm.err)) await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, Math.random() * 600));
+        vm.child.kill("SIGKILL");
+        await vm.closed;
+        expect(existsSync(ck), vm.err).toBe(true);
+        const r = runCli(["restore", "--max-insns", "1000000", ck]);
+        expect(r.status, r.stderr).toBe(3); // loads and runs (stopped by the limit)
+      }
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  }, 200_000);
+
+  it("API: suspend/resume, snapshot of a running VM, restoreVm continues it", async () => {
+    const d = tmp();
+    try {
+      const snap = join(d, "api.wvs");
+      const vm = createVm({ image: guestPath("memcheck.elf"), timeoutMs: 120_000 });
+      let out = "";
+      vm.on("output", (b) => { out += new TextDecoder().decode(b); });
+      const progress: string[] = [];
+      vm.on("progress", (p) => progress.push(p.phase));
+      const done = vm.start();
+      while (!out.includes("gen 2 ok")) await new Promise((r) => setTimeout(r, 20));
+      vm.pause();
+      await new Promise((r) => setTimeout(r, 50));
+      const held = vm.vm.instret;
+      await new Promise((r) => setTimeout(r, 100));
+      expect(vm.vm.instret).toBe(held);
+      vm.resume();
+      const w = await vm.snapshot(snap);
+      expect(w.pages).toBeGreaterThan(4000);
+      vm.stop();
+      await done;
+      const r = await restoreVm(snap, { timeoutMs: 120_000 });
+      let out2 = "";
+      r.on("output", (b) => { out2 += new TextDecoder().decode(b); });
+      const res = await r.start();
+      expect(out2).toContain("memcheck: PASS");
+      expect(res.exit).toEqual({ kind: "poweroff", code: 0 });
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  }, 200_000);
+});
+
+describe("bad snapshots are refused with one line, nothing half-restored", () => {
+  it("corrupt, truncated, wrong version, not a snapshot, missing disk", () => {
+    const d = tmp();
+    try {
+      const s = join(d, "s.wvs");
+      expect(runCli(["run", "--deterministic", "--max-insns", "2000000", "--snapshot-on-exit", s, guestPath("memcheck.elf")]).status).toBe(3);
+      const good = readFileSync(s);
+      const check = (name: string, data: Uint8Array, re: RegExp) => {
+        const p = join(d, name);
+        writeFileSync(p, data);
+        const r = runCli(["restore", p]);
+        expect(r.status, `${name}: ${r.stderr}`).toBe(2);
+        expect(r.stderr.trim().split("\n"), name).toHaveLength(1);
+        expect(r.stderr, name).toMatch(re);
+      };
+      const flip = Uint8Array.from(good); flip[Math.floor(good.length / 2)] ^= 0x10;
+      check("flip.wvs", flip, /checksum|integrity|digest/i);
+      check("trunc.wvs", good.subarray(0, good.length - 100), /truncated/);
+      const ver = Uint8Array.from(good); ver[8] = 99;
+      check("ver.wvs", ver, /format version 99/);
+      check("text.wvs", new TextEncoder().encode("hello"), /not a wasmvisor snapshot/);
+      // A snapshot with a disk whose image changed size.
+      const disk = join(d, "disk.img");
+      writeFileSync(disk, new Uint8Array(1 << 20));
+      const s2 = join(d, "disk.wvs");
+      expect(runCli(["run", "--deterministic", "--max-insns", "100000", "--disk", disk, "--snapshot-on-exit", s2, guestPath("vblk.elf")]).status).toBe(3);
+      truncateSync(disk, 1 << 19);
+      const r = runCli(["restore", s2]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`disk image ${disk} is ${1 << 19} bytes, the snapshot was taken with ${1 << 20}`);
+      expect(statSync(s).size).toBe(good.length);
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  }, 120_000);
+});
