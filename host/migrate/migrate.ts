@@ -10,7 +10,7 @@
 //   RESUMED t→s JSON {at: wall-clock ms when the guest was resumed}   ABORT either way JSON {error}
 import * as net from "node:net";
 import { Channel, readPsk } from "./channel.js";
-import { WasmvisorError, ExitCode } from "../errors.js";
+import { WasmvisorError } from "../errors.js";
 import type { VmController } from "../controller.js";
 import type { Vm } from "../vm.js";
 import type { Progress } from "../progress.js";
@@ -69,7 +69,10 @@ export async function migrateOut(ctl: VmController, host: string, port: number, 
   onProgress: (p: Progress) => void = () => {}, policy: MigrationPolicy = {}): Promise<Record<string, unknown>> {
   const vm = ctl.vm, t0 = now();
   const downtimeMs = policy.downtimeMs ?? 60, maxRounds = policy.maxRounds ?? 30;
-  const ch = await Channel.connect(host, port, readPsk(pskFile));
+  let ch: Channel;
+  try { ch = await Channel.connect(host, port, readPsk(pskFile)); } catch (e) {
+    throw new WasmvisorError(`migration failed: ${(e as Error).message}; the VM keeps running here`);
+  }
   let sent = 0, rounds = 0, stopped = false;
   const ramPages = vm.memBytes / 4096;
   const prog = (phase: string) => (n: number) => { sent += n; onProgress({ phase, done: sent * 4096, total: ramPages * 4096 }); };
@@ -122,7 +125,7 @@ export async function migrateOut(ctl: VmController, host: string, port: number, 
     return report as unknown as Record<string, unknown>;
   } catch (e) {
     try { await ch.send(T_ABORT, Buffer.from(JSON.stringify({ error: (e as Error).message }))); } catch { /* gone */ }
-    throw e instanceof WasmvisorError ? e : new WasmvisorError(`migration failed${stopped ? " after the stop" : ""}: ${(e as Error).message}; the VM keeps running here`, ExitCode.GUEST_ERROR);
+    throw new WasmvisorError(`migration failed${stopped ? " after the stop" : ""}: ${(e as Error).message}; the VM keeps running here`);
   } finally {
     await ch.close().catch(() => {});
   }
