@@ -74,6 +74,17 @@ describe.skipIf(!ready)("Debian Linux on virtio-blk", () => {
   }, 180_000);
 });
 
+describe.skipIf(!ready)("Debian Linux with virtio-rng and virtio-console", () => {
+  it("the kernel's virtio-rng driver reads host randomness; a line written to /dev/hvc0 reaches stdout", async () => {
+    for (const job of ["rng", "console"]) {
+      const r = await cli([...base(`wv.job=${job}`), "--rng", "--virtio-console", "--timeout", "120"], 130_000);
+      expect(r.out, r.out.slice(-2000)).toContain(job === "rng" ? "wv: rng ok" : "wv: hello on hvc0");
+      if (job === "rng") expect(r.out).toMatch(/wv: rng virtio_rng\.0 [0-9a-f]{128}/);
+      expect(r.code).toBe(0);
+    }
+  }, 280_000);
+});
+
 describe.skipIf(!ready)("Debian Linux on virtio-net", () => {
   it("two VMs in one host process ping each other through the virtual switch", async () => {
     const sw = new VirtualSwitch();

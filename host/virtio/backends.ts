@@ -24,6 +24,7 @@ export type FromIo =
   | { type: "console"; slot: number; data: Uint8Array }
   | { type: "ready" }
   | { type: "quiesced"; id: number }
+  | { type: "iommu-done"; id: number; ok: boolean }
   | { type: "error"; message: string };
 
 /** Sinks a back end needs on the thread where it runs. */

@@ -35,6 +35,7 @@ export class VirtioDevices {
   private releases: (() => void)[] = [];
   private quiesceId = 0;
   private waiters = new Map<number, () => void>();
+  private iommuWaiters = new Map<number, (ok: boolean) => void>();
   private failure: string | null = null;
   private closers: (() => void)[] = [];
   readonly slots: { slot: number; spec: DeviceSpec }[];
@@ -60,7 +61,9 @@ export class VirtioDevices {
         if (spec.kind === "net" && !parseMac(spec.mac)) throw new WasmvisorError(`bad MAC address ${JSON.stringify(spec.mac)} (want 52:54:00:12:34:56)`);
         setupSlot(vm.core, new Uint8Array(vm.memory.buffer), slot, spec, opts.io === "sync");
         if (vm.core.fn.iommu_attach(slot, 1) !== 0) throw new WasmvisorError("out of memory for the IOMMU's tables", 70);
-        if (spec.dmaWindow) d.restrict(slot, BigInt(spec.dmaWindow.base), spec.dmaWindow.bytes);
+        if (spec.dmaWindow && !d.restrictHere(slot, BigInt(spec.dmaWindow.base), spec.dmaWindow.bytes)) {
+          throw new WasmvisorError(`device ${slot}: bad dmaWindow (page-aligned base and size inside 2^41 expected)`);
+        }
       }
       if (opts.io === "sync") {
         d.servers = d.slots.map(({ slot, spec }) => new DeviceServer(vm.core, vm.memory, slot, makeBackend(spec, slot, {
@@ -93,6 +96,7 @@ export class VirtioDevices {
           case "frame": this.opts.onFrame?.(m.slot, m.frame); break;
           case "console": this.opts.onConsole?.(m.data); break;
           case "quiesced": this.waiters.get(m.id)?.(); this.waiters.delete(m.id); break;
+          case "iommu-done": this.iommuWaiters.get(m.id)?.(m.ok); this.iommuWaiters.delete(m.id); break;
           case "error": this.failure = m.message; break;
         }
       });
@@ -128,14 +132,24 @@ export class VirtioDevices {
   }
 
   /**
-   * Restricts device `slot`'s DMA to guest-physical [base, base+bytes) (identity-mapped; everything else faults).
-   * Only while the device is idle (before boot, or paused and quiesced): the IOTLB is then invalidated.
+   * Restricts device `slot`'s DMA to guest-physical [base, base+bytes) (identity-mapped; everything else faults),
+   * at any time: the change and its IOTLB invalidation are carried out by the thread serving the device, between
+   * two of its requests, and the promise resolves when they are complete (the fence).
    */
-  restrict(slot: number, base: bigint, bytes: number): void {
-    const fn = this.vm.core.fn;
-    if (fn.iommu_attach(slot, 2) !== 0 || fn.iommu_map(slot, Number(base), Number(base), bytes, 3) !== 0) {
-      throw new WasmvisorError(`cannot restrict device ${slot} to 0x${base.toString(16)}+0x${bytes.toString(16)} (page-aligned, inside 2^41)`);
+  async restrict(slot: number, base: bigint, bytes: number): Promise<void> {
+    let ok: boolean;
+    if (this.worker) {
+      const id = ++this.quiesceId, w = this.worker;
+      ok = await new Promise<boolean>((r) => { this.iommuWaiters.set(id, r); w.postMessage({ type: "iommu", id, slot, base: Number(base), bytes } satisfies ToIo); });
+    } else {
+      ok = this.restrictHere(slot, base, bytes);
     }
+    if (!ok) throw new WasmvisorError(`cannot restrict device ${slot} to 0x${base.toString(16)}+0x${bytes.toString(16)} (page-aligned, inside 2^41)`);
+  }
+
+  private restrictHere(slot: number, base: bigint, bytes: number): boolean {
+    const fn = this.vm.core.fn;
+    return fn.iommu_attach(slot, 2) === 0 && fn.iommu_map(slot, Number(base), Number(base), bytes, 3) === 0;
   }
 
   /** Drains the IOMMU's fault queue. */

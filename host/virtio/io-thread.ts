@@ -14,6 +14,7 @@ export type ToIo =
   | { type: "frame"; slot: number; frame: Uint8Array }
   | { type: "input"; slot: number; data: Uint8Array }
   | { type: "quiesce"; id: number }
+  | { type: "iommu"; id: number; slot: number; base: number; bytes: number }
   | { type: "stop" };
 
 const init = workerData as Init;
@@ -39,6 +40,13 @@ port.on("message", (m: ToIo) => {
       for (const s of servers) s.service();
       post({ type: "quiesced", id: m.id });
       break;
+    case "iommu": {
+      // The IOMMU's command queue: mapping changes and their invalidation run on the thread that owns the
+      // device's IOTLB, between two requests; the reply is the fence's completion (IOFENCE.C).
+      const ok = core.fn.iommu_attach(m.slot, 2) === 0 && core.fn.iommu_map(m.slot, m.base, m.base, m.bytes, 3) === 0;
+      post({ type: "iommu-done", id: m.id, ok });
+      break;
+    }
     case "stop":
       stopping = true;
       for (const s of servers) s.backend.close?.();
