@@ -42,11 +42,14 @@ export class VmController {
    */
   async hold<T>(fn: () => Promise<T>): Promise<T> {
     this.holds++;
+    const devices = this.vm.devices;
     try {
       if (this.running) await new Promise<void>((r) => this.pausedWaiters.push(r));
-      await this.vm.devices?.quiesce();
+      await devices?.quiesce();
       return await fn();
     } finally {
+      // (A migration that succeeded closed the devices; one that failed attached new, unfrozen ones.)
+      if (devices && this.vm.devices === devices) devices.thaw();
       this.holds--;
     }
   }

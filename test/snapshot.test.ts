@@ -2,11 +2,11 @@
 // uninterrupted run), full and incremental snapshots of a running guest that keeps dirtying memory, chains and
 // merge, policies (time slot, periodic), atomic replacement under SIGKILL, and refusal of bad snapshots.
 import { describe, it, expect } from "vitest";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, statSync, existsSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli, guestPath, CLI } from "./helpers";
+import { runCli, guestPath, CLI, ROOT } from "./helpers";
 import { cachedImages } from "../host/files.js";
 import { restoreVm, createVm } from "../host/api.js";
 
@@ -158,6 +158,40 @@ describe("snapshots of a running guest", () => {
       expect(res.exit).toEqual({ kind: "poweroff", code: 0 });
     } finally { rmSync(d, { recursive: true, force: true }); }
   }, 200_000);
+});
+
+const imgs = cachedImages();
+const withDisk = !!imgs?.initramfs_virtio && spawnSync("sh", ["-c", "PATH=$PATH:/usr/sbin:/sbin command -v debugfs"]).status === 0;
+describe.skipIf(!withDisk)("a Linux VM using virtio-blk, snapshotted while running and restored in a new process", () => {
+  it("the restored kernel keeps using its mounted ext4 disk: data before and after the snapshot lands in the image", async () => {
+    const d = tmp();
+    try {
+      const disk = join(d, "fs.img"), sock = join(d, "ctl.sock"), snap = join(d, "lx.wvs");
+      expect(spawnSync("bash", [join(ROOT, "guests", "mkext4.sh"), disk, "32"]).status).toBe(0);
+      const src = spawn(process.execPath, [CLI, "run", "--control", sock, "--mem", "256M", "--disk", disk, "--timeout", "150",
+        "--kernel", imgs!.kernel, "--initrd", imgs!.initramfs_virtio, "--append", "console=ttyS0 quiet cryptomgr.notests=1"], { stdio: ["pipe", "pipe", "pipe"] });
+      let out = "";
+      src.stdout.on("data", (b: Buffer) => { out += b.toString("latin1"); });
+      const until = async (re: RegExp) => { const t0 = Date.now(); while (!re.test(out)) { if (Date.now() - t0 > 120_000) throw new Error(out.slice(-1500)); await new Promise((r) => setTimeout(r, 20)); } };
+      await until(/wv: ready/);
+      src.stdin.write("mount -t ext4 /dev/vda /mnt && echo before-snapshot > /mnt/a && sync && echo step-one-$((1+1))\n");
+      await until(/step-one-2/);
+      const r = runCli(["snapshot", sock, snap]);
+      expect(r.status, r.stderr).toBe(0);
+      src.kill("SIGKILL");
+      await new Promise((res) => src.on("close", res));
+      const dst = spawn(process.execPath, [CLI, "restore", "--timeout", "120", snap], { stdio: ["pipe", "pipe", "pipe"] });
+      let out2 = "";
+      dst.stdout.on("data", (b: Buffer) => { out2 += b.toString("latin1"); });
+      const closed = new Promise<number | null>((res) => dst.on("close", res));
+      dst.stdin.write("cat /mnt/a; echo after-restore >> /mnt/a; sync; umount /mnt; echo step-two-$((2+2)); poweroff -f\n");
+      expect(await closed, out2.slice(-1500)).toBe(0);
+      expect(out2).toContain("before-snapshot");
+      expect(out2).toContain("step-two-4");
+      const cat = spawnSync("sh", ["-c", `PATH=$PATH:/usr/sbin:/sbin debugfs -R 'cat /a' '${disk}'`], { encoding: "utf8" });
+      expect(cat.stdout).toBe("before-snapshot\nafter-restore\n");
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  }, 300_000);
 });
 
 describe("bad snapshots are refused with one line, nothing half-restored", () => {

@@ -108,27 +108,42 @@ export class VirtioDevices {
   get error(): string | null { return this.failure; }
 
   /** Synchronous mode: serves whatever the guest notified (the runner calls this at STOP_IO). */
-  serviceSync(): void { for (const s of this.servers) s.service(); }
+  serviceSync(): void { if (!this.frozen) for (const s of this.servers) s.service(); }
+
+  private frozen = false;
+  private heldFrames: [number, Uint8Array][] = [];
 
   /** Delivers a frame to the virtio-net device in slot. */
   deliverFrame(slot: number, frame: Uint8Array): void {
     if (this.worker) this.worker.postMessage({ type: "frame", slot, frame } satisfies ToIo);
+    else if (this.frozen) this.heldFrames.push([slot, frame]);
     else (this.servers.find((s) => s.slot === slot)?.backend as NetBackend | undefined)?.receive(frame);
   }
 
   /** Input for the virtio-console device (the first one). */
   consoleInput(data: Uint8Array): void {
     const c = this.slots.find((s) => s.spec.kind === "console");
-    if (!c) return;
+    if (!c || (!this.worker && this.frozen)) return;
     if (this.worker) this.worker.postMessage({ type: "input", slot: c.slot, data } satisfies ToIo);
     else (this.servers.find((s) => s.slot === c.slot)?.backend as ConsoleBackend | undefined)?.input(data);
   }
 
-  /** Resolves once every request the guest had made is complete (for snapshots and migration). */
+  /**
+   * Resolves once every request the guest had made is complete, and freezes the devices: nothing more is served
+   * or delivered into guest memory until thaw() (snapshots and migration capture a still picture).
+   */
   quiesce(): Promise<void> {
-    if (!this.worker) { this.serviceSync(); return Promise.resolve(); }
+    if (!this.worker) { this.serviceSync(); this.frozen = true; return Promise.resolve(); }
     const id = ++this.quiesceId;
     return new Promise((r) => { this.waiters.set(id, r); this.worker!.postMessage({ type: "quiesce", id } satisfies ToIo); });
+  }
+
+  /** Ends a quiesce: held frames and input are delivered, notifications served. */
+  thaw(): void {
+    if (this.worker) { this.worker.postMessage({ type: "thaw" } satisfies ToIo); return; }
+    this.frozen = false;
+    for (const [slot, f] of this.heldFrames.splice(0)) this.deliverFrame(slot, f);
+    this.serviceSync();
   }
 
   /**

@@ -14,6 +14,7 @@ export type ToIo =
   | { type: "frame"; slot: number; frame: Uint8Array }
   | { type: "input"; slot: number; data: Uint8Array }
   | { type: "quiesce"; id: number }
+  | { type: "thaw" }
   | { type: "iommu"; id: number; slot: number; base: number; bytes: number }
   | { type: "stop" };
 
@@ -28,17 +29,28 @@ const servers = init.devices.map(({ slot, spec }) => new DeviceServer(core, init
 })));
 const bySlot = new Map(servers.map((s) => [s.slot, s]));
 let stopping = false;
+// Frozen (between quiesce and thaw): no request is served and no frame or input is delivered, so guest memory and
+// the rings stay exactly as a snapshot or migration captures them; what arrives meanwhile waits.
+let frozen = false;
+const held: ToIo[] = [];
 let wakeStop: () => void = () => {};
 const stopped = new Promise<void>((r) => { wakeStop = r; });
 
 port.on("message", (m: ToIo) => {
+  if (frozen && (m.type === "frame" || m.type === "input")) { held.push(m); return; }
   switch (m.type) {
     case "frame": (bySlot.get(m.slot)?.backend as NetBackend | undefined)?.receive(m.frame); break;
     case "input": (bySlot.get(m.slot)?.backend as ConsoleBackend | undefined)?.input(m.data); break;
     case "quiesce":
       // Requests are served whole between messages, so reaching this point means nothing is in flight.
-      for (const s of servers) s.service();
+      frozen = true;
       post({ type: "quiesced", id: m.id });
+      break;
+    case "thaw":
+      frozen = false;
+      for (const h of held.splice(0)) port.emit("message", h);
+      Atomics.add(i32, core.k.VM_IO_DOORBELL >> 2, 1); // serve what was notified meanwhile
+      Atomics.notify(i32, core.k.VM_IO_DOORBELL >> 2);
       break;
     case "iommu": {
       // The IOMMU's command queue: mapping changes and their invalidation run on the thread that owns the
@@ -63,7 +75,7 @@ async function loop(): Promise<void> {
     // then returns at once instead of sleeping through it.
     const seen = Atomics.load(i32, core.k.VM_IO_DOORBELL >> 2);
     try {
-      for (const s of servers) s.service();
+      if (!frozen) for (const s of servers) s.service();
     } catch (e) {
       post({ type: "error", message: (e as Error).message });
     }
