@@ -334,8 +334,9 @@ echo "wasmvisor-init: shell exited, powering off"
 poweroff -f
 '
 rd_tmp=$DEST/.initramfs.cpio.gz.tmp
-python3 - "$bb" "$rd_tmp" "$INIT_SCRIPT" <<'PY'
-import gzip, sys
+PYTHONPATH="$REPO/guests" python3 - "$bb" "$rd_tmp" "$INIT_SCRIPT" <<'PY'
+import sys
+from newc import write_newc_gz
 bb_path, out_path, init = sys.argv[1], sys.argv[2], sys.argv[3].encode()
 entries = []   # (name, mode, data, rdevmajor, rdevminor)
 for d in ["bin", "dev", "etc", "proc", "root", "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin"]:
@@ -345,18 +346,7 @@ entries.append(("bin/sh", 0o120777, b"busybox", 0, 0))
 entries.append(("dev/console", 0o020600, b"", 5, 1))
 entries.append(("dev/null", 0o020666, b"", 1, 3))
 entries.append(("init", 0o100755, init, 0, 0))
-buf = bytearray()
-def pad4():
-    buf.extend(b"\0" * (-len(buf) % 4))
-for ino, (name, mode, data, rmaj, rmin) in enumerate(entries + [("TRAILER!!!", 0, b"", 0, 0)], 1):
-    nm = name.encode() + b"\0"
-    nlink = 2 if mode & 0o170000 == 0o040000 else 1
-    hdr = "070701" + "".join("%08X" % v for v in (
-        ino if name != "TRAILER!!!" else 0, mode, 0, 0, nlink, 0, len(data), 0, 0, rmaj, rmin, len(nm), 0))
-    buf.extend(hdr.encode()); buf.extend(nm); pad4(); buf.extend(data); pad4()
-buf.extend(b"\0" * (-len(buf) % 512))
-with open(out_path, "wb") as f:
-    f.write(gzip.compress(bytes(buf), compresslevel=9, mtime=0))
+cpio_bytes = write_newc_gz(entries, out_path)
 PY
 min_size "$rd_tmp" $((256 << 10)) "initramfs"
 mv -f "$rd_tmp" "$DEST/initramfs.cpio.gz"

@@ -240,8 +240,9 @@ esac
 INIT
 
 log "building $OUT"
-python3 - "$BB" "$MODS" "$OUT.tmp" "$INIT_SCRIPT" "$BENCH_BIN" <<'PY'
-import gzip, lzma, os, struct, sys
+PYTHONPATH="$HERE" python3 - "$BB" "$MODS" "$OUT.tmp" "$INIT_SCRIPT" "$BENCH_BIN" <<'PY'
+import lzma, os, struct, sys
+from newc import write_newc_gz
 
 bb_path, mods_dir, out_path, init, bench = sys.argv[1:6]
 WANT = ["virtio_mmio", "virtio_blk", "ext4", "virtio_net", "virtio_rng", "virtio_console"]
@@ -335,20 +336,9 @@ for n in order:
     entries.append(("lib/modules/%s.ko" % n, 0o100644, data_of[n], 0, 0))
 entries.append(("lib/modules/order", 0o100644, "".join(n + "\n" for n in order).encode(), 0, 0))
 
-buf = bytearray()
-def pad4():
-    buf.extend(b"\0" * (-len(buf) % 4))
-for ino, (name, mode, data, rmaj, rmin) in enumerate(entries + [("TRAILER!!!", 0, b"", 0, 0)], 1):
-    nm = name.encode() + b"\0"
-    nlink = 2 if mode & 0o170000 == 0o040000 else 1
-    hdr = "070701" + "".join("%08X" % v for v in (
-        ino if name != "TRAILER!!!" else 0, mode, 0, 0, nlink, 0, len(data), 0, 0, rmaj, rmin, len(nm), 0))
-    buf.extend(hdr.encode()); buf.extend(nm); pad4(); buf.extend(data); pad4()
-buf.extend(b"\0" * (-len(buf) % 512))
-with open(out_path, "wb") as f:
-    f.write(gzip.compress(bytes(buf), compresslevel=9, mtime=0))
+cpio_bytes = write_newc_gz(entries, out_path)
 print("mkinitramfs-virtio:   %d entries, %d KiB cpio, %d KiB gzip" % (
-    len(entries), len(buf) >> 10, os.path.getsize(out_path) >> 10), file=sys.stderr)
+    len(entries), cpio_bytes >> 10, os.path.getsize(out_path) >> 10), file=sys.stderr)
 PY
 mv -f "$OUT.tmp" "$OUT"
 set_manifest
