@@ -1,4 +1,5 @@
-// `npm run bench`: core size, startup, guest speed, Linux boot time and virtio I/O (vs QEMU in the same run); prints a table, writes bench/results/latest.json.
+// `npm run bench`: core size, startup, guest speed, Linux boot time, virtio I/O (vs QEMU in the same run), snapshots and
+// live migration; prints a table, writes bench/results/latest.json.
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join, relative } from "node:path";
@@ -13,9 +14,11 @@ import { benchMemory, type MemoryResult } from "./memory.js";
 import { benchLinuxMemory, type LinuxMemResult } from "./linuxmem.js";
 import { benchBoot, type BootResult } from "./boot.js";
 import { benchBlk, benchNet, benchIommu, BLK_PARAMS, NET_MB, type BlkResult, type NetResult, type IommuResult, type BlkEngine } from "./io.js";
+import { benchSnapshot, benchMigration, benchDirtyLog, INC_PAGES, RESTORE_TARGET_MS, INC_TARGET_RATIO, DOWNTIME_TARGET_MS, DIRTYLOG_TARGET,
+  type SnapshotResult, type MigrationResult, type DirtyLogResult } from "./snapshot.js";
 const METADATA_TARGET_KIB = 1024;
 
-const SECTIONS = ["size", "startup", "memory", "int", "int-sv39", "fp", "boot", "linux-memory", "blk", "net", "iommu"] as const;
+const SECTIONS = ["size", "startup", "memory", "int", "int-sv39", "fp", "boot", "linux-memory", "blk", "net", "iommu", "snapshot", "migration", "dirtylog"] as const;
 type Section = (typeof SECTIONS)[number];
 const SIZE_TARGET = 128 * 1024;
 const FIRST_INSN_TARGET_MS = 5;
@@ -25,13 +28,13 @@ const USAGE = `usage: npm run bench [-- options]
 
   --quick            one run of everything (CI smoke test)
   --only LIST        run only these sections: size, startup, memory, int, int-sv39, fp, boot, linux-memory,
-                     blk, net, iommu (comma-separated or repeated)
+                     blk, net, iommu, snapshot, migration, dirtylog (comma-separated or repeated)
   --runs N           timed runs per engine and workload (default 3; at least 2 are always made unless --quick);
-                     boot, blk, net, iommu: 2 runs per engine and variant (1 with --quick)
+                     boot, blk, net, iommu, migration: 2 runs per engine and variant (1 with --quick)
   -h, --help         this text
 
 env: QEMU=path overrides the qemu-system-riscv64 binary; WASMVISOR_IMAGES=dir the images guests/fetch-images.sh
-     cached (default ~/.cache/wasmvisor/images), which the boot, linux-memory, blk, net and iommu sections need.`;
+     cached (default ~/.cache/wasmvisor/images), which the boot, linux-memory, blk, net, iommu, snapshot and migration (idle) sections need.`;
 
 function parseOptions(argv: string[]): { quick: boolean; only: Set<Section>; runs: number } {
   const { values } = parseArgs({
@@ -166,6 +169,31 @@ async function main(): Promise<number> {
       if (iommu.cached?.error || iommu.uncached?.error) failed = true;
     } catch (e) { failed = true; log(`bench: iommu failed: ${(e as Error).message}`); }
   }
+  // 7. snapshots, live migration, dirty logging (bench/snapshot.ts)
+  let snapshot: SnapshotResult | null = null, migration: MigrationResult | null = null, dirtylog: DirtyLogResult | null = null;
+  const cli = join(root, "dist/host/cli.js");
+  if (opts.only.has("snapshot")) {
+    log(`bench: snapshot (Linux at its shell, 128 MiB and 1 GiB: full save, restore to the first instruction, ${INC_PAGES}-page incrementals)...`);
+    try {
+      snapshot = await benchSnapshot(cli, opts.quick ? 1 : 2, log);
+      if (snapshot.skipped) log(`bench: snapshot SKIPPED (${snapshot.skipped})`);
+      if (snapshot.sizes?.some((s) => s.error)) failed = true;
+    } catch (e) { failed = true; log(`bench: snapshot failed: ${(e as Error).message}`); }
+  }
+  if (opts.only.has("migration")) {
+    log("bench: migration (512 MiB guests, two CLI processes on loopback: idle Linux, dirtier.elf)...");
+    try {
+      migration = await benchMigration(cli, root, opts.quick ? 1 : 2, log);
+      if (migration.scenarios?.some((s) => s.error)) failed = true;
+    } catch (e) { failed = true; log(`bench: migration failed: ${(e as Error).message}`); }
+  }
+  if (opts.only.has("dirtylog")) {
+    log("bench: dirtylog (wl-int, wl-int-sv39 with the dirty log taken every >= 10 ms)...");
+    try {
+      dirtylog = await benchDirtyLog(root, opts.quick ? 1 : 3, log);
+      if (dirtylog.workloads.some((w) => w.error)) failed = true;
+    } catch (e) { failed = true; log(`bench: dirtylog failed: ${(e as Error).message}`); }
+  }
   const totalSeconds = round((performance.now() - t0) / 1000, 1);
 
   // ---- report ----
@@ -290,13 +318,65 @@ async function main(): Promise<number> {
     if (u.error) out.push(`ERROR iommu (IOTLB disabled): ${u.error}`);
     out.push("");
   }
+  // verdict for best / median: "ok", "MISSED", or "ok (best) / MISSED (median)"
+  const verdict = (best: number | null, med: number | null, ok: (x: number) => boolean) => {
+    if (best === null || med === null) return "";
+    const b = ok(best), m = ok(med);
+    return b === m ? (b ? "ok" : "MISSED") : `${b ? "ok" : "MISSED"} (best) / ${m ? "ok" : "MISSED"} (median)`;
+  };
+  if (snapshot?.skipped) out.push(`snapshot: SKIPPED (${snapshot.skipped})`, "");
+  else if (snapshot?.sizes) {
+    const bm = (x: { best: number | null; median: number | null }, d = 1) => `${fmt(x.best, d)} / ${fmt(x.median, d)}`;
+    const rows: string[][] = [["Linux at its shell", "touched", "file", "save ms best/med", "restore→1st insn ms", "target", "", "restoreVm ms", "CLI restore wall ms"]];
+    for (const s of snapshot.sizes) {
+      const ok = s.memMiB === 128 ? verdict(s.restoreToInsnMs.best, s.restoreToInsnMs.median, (x) => x < RESTORE_TARGET_MS) : "";
+      rows.push([`${s.memMiB} MiB`, `${fmt(s.touchedMiB, 1)} MiB`, `${fmt(s.fileMiB, 1)} MiB`, bm(s.saveMs), bm(s.restoreToInsnMs),
+        s.memMiB === 128 ? `< ${RESTORE_TARGET_MS} ms` : "", ok, bm(s.restoreMs), bm(s.cliWallMs, 0)]);
+    }
+    out.push(table(rows, ["l", "r", "r", "r", "r", "l", "l", "r", "r"]));
+    const irows: string[][] = [[`incremental, ${INC_PAGES} pages`, "pages", "file", "snapshot ms best/med", "4 MiB stored+fsync", "deflate 1+fsync", "ratio best/med", "target", ""]];
+    for (const s of snapshot.sizes) {
+      const i = s.incremental;
+      if (!i) continue;
+      irows.push([`${s.memMiB} MiB guest`, String(i.pages.at(-1) ?? "?"), `${fmt(i.fileKiB, 0)} KiB`, bm(i.snapshotMs), bm(i.storedMs), bm(i.deflateMs),
+        `${fmt(i.ratioBest, 2)} / ${fmt(i.ratioMedian, 2)}`, `<= ${INC_TARGET_RATIO}`, verdict(i.ratioBest, i.ratioMedian, (x) => x <= INC_TARGET_RATIO)]);
+    }
+    if (irows.length > 1) out.push(table(irows, ["l", "r", "r", "r", "r", "r", "r", "l", "l"]));
+    out.push(`files in ${snapshot.dir}; save = vm.snapshot() on the running VM (pause included); restore→1st insn = restoreVm(file, {maxInsns: 1}) + start().`);
+    for (const s of snapshot.sizes) if (s.error) out.push(`ERROR snapshot ${s.memMiB} MiB: ${s.error}`);
+    out.push("");
+  }
+  if (migration?.scenarios) {
+    const bm = (x: { best: number | null; median: number | null }, d = 1) => `${fmt(x.best, d)} / ${fmt(x.median, d)}`;
+    const rows: string[][] = [[`live migration, ${migration.memMiB} MiB guest`, "total ms best/med", "sent MiB", "guest mem on target", "rounds", "downtime ms best/med", "target", "", "runs"]];
+    for (const s of migration.scenarios) {
+      rows.push([s.name, bm(s.totalMs, 0), bm(s.sentMiB), `${fmt(s.touchedMiB, 1)} MiB`, bm(s.rounds, 0), bm(s.downtimeMs),
+        `< ${DOWNTIME_TARGET_MS} ms`, verdict(s.downtimeMs.best, s.downtimeMs.median, (x) => x < DOWNTIME_TARGET_MS), String(s.samples.length)]);
+    }
+    out.push(table(rows, ["l", "r", "r", "r", "r", "r", "l", "l", "r"]));
+    for (const s of migration.scenarios) out.push(`${s.name}: ${s.what}`);
+    out.push("two CLI processes on loopback (run --control → incoming), wasmvisor migrate's report; 'guest mem on target' = its frames 3 s after it resumed (pages the source sent: non-zero ones; all-zero pages are not sent).");
+    for (const s of migration.scenarios) if (s.error) out.push(`ERROR migration ${s.name}: ${s.error}`);
+    out.push("");
+  }
+  if (dirtylog) {
+    const rows: string[][] = [[`dirty log taken every >= ${dirtylog.intervalMs} ms`, "MIPS plain best/med", "with log best/med", "takes", "interval", "slowdown best/med", "target", ""]];
+    for (const w of dirtylog.workloads) {
+      rows.push([w.name, `${fmt(w.plainMips.best)} / ${fmt(w.plainMips.median)}`, `${fmt(w.loggedMips.best)} / ${fmt(w.loggedMips.median)}`, String(w.takes ?? "-"),
+        `${fmt(w.meanIntervalMs, 1)} ms`, `${fmt(w.slowdownBest === null ? null : w.slowdownBest * 100, 1)} / ${fmt(w.slowdownMedian === null ? null : w.slowdownMedian * 100, 1)} %`,
+        `< ${DIRTYLOG_TARGET * 100} %`, verdict(w.slowdownBest, w.slowdownMedian, (x) => x < DIRTYLOG_TARGET)]);
+    }
+    out.push(table(rows, ["l", "r", "r", "r", "r", "r", "l", "l"]));
+    for (const w of dirtylog.workloads) if (w.error) out.push(`ERROR dirtylog ${w.name}: ${w.error}`);
+    out.push("");
+  }
   out.push(`total bench time ${totalSeconds} s`);
 
   const resultsDir = join(root, "bench/results");
   mkdirSync(resultsDir, { recursive: true });
   const json = {
     date: date.toISOString(), quick: opts.quick, sections: [...opts.only], runs: opts.runs, machine, git,
-    size, startup, memory, qemu, workloads, boot, linuxMem, blk, net, iommu, totalSeconds,
+    size, startup, memory, qemu, workloads, boot, linuxMem, blk, net, iommu, snapshot, migration, dirtylog, totalSeconds,
   };
   const jsonPath = join(resultsDir, "latest.json");
   writeFileSync(jsonPath, JSON.stringify(json, null, 2) + "\n");
