@@ -272,20 +272,23 @@ function skipIdle(): bool {
 }
 
 /**
- * Ticks (10 MHz) until the selected hart's timer fires, or -1 if it cannot wake the hart: none armed, or already
- * due (then MTIP is pending but masked in mie, and WFI ignores it). For the host's WFI sleep.
+ * Ticks (10 MHz) until a timer interrupt that can wake the selected hart becomes pending (0: already due), or -1
+ * if none can: none armed with its interrupt enabled in mie. For the host's WFI sleep.
  */
 export function next_timer_ticks(): f64 {
   const id = <usize>load<u32>(H + L.H_HARTID);
-  let cmp = hartTimerCmp();
-  // With the built-in SBI the supervisor timer can wake the hart too (when STIE is enabled).
-  if (load<u32>(L.VM_SBI) != 0 && (load<u64>(H + L.H_MIE) & R.MIP_STIP) != 0) {
+  const mie = load<u64>(H + L.H_MIE);
+  // Only timers whose interrupt is enabled in mie can end a WFI (§3.3.3): the CLINT's (MTIE) and, with the
+  // built-in SBI, the supervisor timer (STIE).
+  let cmp: u64 = 0xffff_ffff_ffff_ffff;
+  if ((mie & R.MIP_MTIP) != 0) cmp = hartTimerCmp();
+  if (load<u32>(L.VM_SBI) != 0 && (mie & R.MIP_STIP) != 0) {
     const s = load<u64>(L.VM_SBI_STIMECMP + (id << 3));
     if (s < cmp) cmp = s;
   }
   if (cmp == 0xffff_ffff_ffff_ffff) return -1;
   const now = mtimeNow();
-  return cmp <= now ? -1 : <f64>(cmp - now);
+  return cmp <= now ? 0 : <f64>(cmp - now); // 0: due now, the next run() takes it
 }
 
 /** The instruction at the selected hart's pc (32-bit, or 16-bit compressed zero-extended); 0 if not fetchable. */

@@ -56,6 +56,9 @@ export interface RunResult {
   exits: Record<string, number>;
 }
 
+/** How long a WFI blocks the thread waiting for an I/O thread's interrupt before sleeping on the event loop. */
+const SPIN_WAIT_MS = 0.5;
+
 export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResult> {
   const t0 = performance.now();
   const deadline = opts.timeoutMs !== undefined ? t0 + opts.timeoutMs : Infinity;
@@ -132,7 +135,15 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
           // without blocking the event loop: stdin, other VMs of this process and the switch keep running.
           // (A pending waitAsync does not keep Node's event loop alive: the timer does.)
           const { view, index } = vm.wakeWord;
-          const w = Atomics.waitAsync(view, index, Atomics.load(view, index), ms);
+          const seen = Atomics.load(view, index);
+          // With devices on an I/O thread, the interrupt that ends this WFI is often a request completing within
+          // microseconds: wait for it briefly right here (a blocking wait, woken by the thread's notify) before
+          // handing the rest of the sleep to the event loop, whose wake-up takes far longer.
+          if (vm.devices?.threaded && Atomics.wait(view, index, seen, Math.min(ms, SPIN_WAIT_MS)) !== "timed-out") {
+            lastYield = performance.now();
+            break;
+          }
+          const w = Atomics.waitAsync(view, index, seen, ms);
           if (w.async) {
             let timer: NodeJS.Timeout | undefined;
             await Promise.race([w.value, new Promise((r) => { timer = setTimeout(r, ms + 1); })]);

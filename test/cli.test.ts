@@ -193,6 +193,15 @@ describe("wasmvisor CLI: limits and exit codes", () => {
     expect(r.ms).toBeLessThan(20_000);
   });
 
+  it("a guest sleeping in WFI on its machine timer, stdin closed, is never mistaken for one nothing can wake", () => {
+    // dirtier sleeps in WFI between batches (thousands of times a second). A WFI the host saw just after the
+    // deadline used to report "waits for an interrupt that cannot arrive" (exit 4) within a second.
+    const r = runCli(["run", "--timeout", "3", guestPath("dirtier.elf")], { timeoutMs: 30_000 });
+    expect(r.status, describeRun(r)).toBe(3);
+    expect(r.stderr).toMatch(/timeout after 3 s/);
+    expect(r.stdout).not.toContain("FAIL");
+  });
+
   it("--max-insns 1000 stops after exactly 1000 instructions: exit 3", () => {
     const r = runCli(["run", "--max-insns", "1000", guestPath("test-loop.elf")]);
     expect(r.status, describeRun(r)).toBe(3);

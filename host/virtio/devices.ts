@@ -104,6 +104,9 @@ export class VirtioDevices {
     });
   }
 
+  /** True when an I/O thread serves the devices (interrupts can arrive while the vCPU sleeps). */
+  get threaded(): boolean { return this.worker !== null; }
+
   /** The error an I/O thread reported, if any (the runner ends the VM with it). */
   get error(): string | null { return this.failure; }
 
