@@ -39,7 +39,7 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { createHash, type Hash } from "node:crypto";
 import { realpathSync } from "node:fs";
-import { deflateRaw, inflateRaw, type InputType, type ZlibOptions } from "node:zlib";
+import { deflateRaw, inflateRawSync, type InputType, type ZlibOptions } from "node:zlib";
 import { promisify } from "node:util";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { WasmvisorError } from "../errors.js";
@@ -53,6 +53,10 @@ export const DEFAULT_CHUNK_PAGES = 256;
 const MAX_CHUNK_PAGES = 4096;
 const MAX_META = 16 << 20;
 const MAX_SECTION = 256 << 20;
+/** Unpacked memory chunks kept from validation for the page reads that follow (see validate). */
+const KEEP_RAW_BYTES = 256 << 20;
+/** Bytes read at a time while validating. */
+const READ_AHEAD = 4 << 20;
 const MAGIC = Buffer.from([0x89, 0x57, 0x56, 0x53, 0x4e, 0x41, 0x50, 0x0a]);
 const KIND_SECTION = 1, KIND_CHUNK = 2, KIND_TRAILER = 0xff;
 const CODEC_STORED = 0, CODEC_DEFLATE = 1;
@@ -63,7 +67,6 @@ const TRAILER_BODY = 16;
 const PARALLEL = 4;
 
 const deflateRawAsync = promisify(deflateRaw) as (b: InputType, o: ZlibOptions) => Promise<Buffer>;
-const inflateRawAsync = promisify(inflateRaw) as (b: InputType, o: ZlibOptions) => Promise<Buffer>;
 
 // ---------------------------------------------------------------------------------------------- types
 
@@ -303,6 +306,10 @@ export async function writeSnapshot(path: string, snap: Snapshot, opts: WriteOpt
 class Input {
   pos = 0;
   readonly hash: Hash = createHash("sha256");
+  // Read-ahead: one large read serves many small takes (a record's head, name, data and checksum), instead of a
+  // round trip to the thread pool for each.
+  private buf = Buffer.alloc(0);
+  private bufAt = 0;
   constructor(readonly path: string, readonly fh: FileHandle, readonly size: number) {}
 
   fail(why: string): never {
@@ -313,11 +320,24 @@ class Input {
   async take(n: number, part: string, hashed = true): Promise<Buffer> {
     // Checked against the file size first, so a hostile length cannot make us allocate more than the file holds.
     if (n > this.size - this.pos) this.fail(`snapshot truncated at byte ${this.size} (${part})`);
-    const b = Buffer.alloc(n);
-    for (let off = 0; off < n;) {
-      const { bytesRead } = await this.fh.read(b, off, n - off, this.pos + off);
-      if (bytesRead === 0) this.fail(`snapshot truncated at byte ${this.pos + off} (${part})`);
-      off += bytesRead;
+    const have = this.bufAt + this.buf.length - this.pos;
+    let b: Buffer;
+    if (n <= have) {
+      b = this.buf.subarray(this.pos - this.bufAt, this.pos - this.bufAt + n);
+    } else {
+      // Refill: what is left of the buffer plus at least READ_AHEAD more (or all of n).
+      const want = Math.min(Math.max(n, READ_AHEAD), this.size - this.pos);
+      const nb = Buffer.alloc(want);
+      let off = 0;
+      if (have > 0) { this.buf.copy(nb, 0, this.pos - this.bufAt); off = have; }
+      while (off < want) {
+        const { bytesRead } = await this.fh.read(nb, off, want - off, this.pos + off);
+        if (bytesRead === 0) this.fail(`snapshot truncated at byte ${this.pos + off} (${part})`);
+        off += bytesRead;
+      }
+      this.buf = nb;
+      this.bufAt = this.pos;
+      b = nb.subarray(0, n);
     }
     this.pos += n;
     if (hashed) this.hash.update(b);
@@ -356,7 +376,9 @@ async function unpack(path: string, r: RawRecord, what: string): Promise<Buffer>
   }
   if (r.codec !== CODEC_DEFLATE) throw new WasmvisorError(`${path}: ${what} uses unknown codec ${r.codec}`);
   let raw: Buffer;
-  try { raw = await inflateRawAsync(r.stored, { maxOutputLength: Math.max(r.rawLen, 1) }); }
+  // Synchronous: a reader (restore, merge) has nothing else to do meanwhile, and the thread pool's queue (shared
+  // with file reads) only adds latency. A chunk is at most 16 MiB raw (MAX_CHUNK_PAGES).
+  try { raw = inflateRawSync(r.stored, { maxOutputLength: Math.max(r.rawLen, 1) }); }
   catch { throw new WasmvisorError(`${path}: ${what} does not decompress`); }
   if (raw.length !== r.rawLen) throw new WasmvisorError(`${path}: ${what} decompresses to ${raw.length} bytes, expected ${r.rawLen}`);
   return raw;
@@ -371,6 +393,8 @@ interface ChunkInfo {
   /** Index of the chunk's first page in the file's page list. */
   firstPage: number;
   count: number;
+  /** The unpacked chunk, kept from validation while within KEEP_RAW_BYTES. */
+  raw?: Buffer;
 }
 
 function chunkPages(path: string, raw: Buffer, what: string): Uint32Array {
@@ -446,7 +470,7 @@ async function validate(path: string, fh: FileHandle, opts: ReadOptions): Promis
   const chunks: ChunkInfo[] = [];
   const gpnParts: Uint32Array[] = [];
   const seen = new Set<number>();
-  let pages = 0;
+  let pages = 0, keptBytes = 0;
   for (;;) {
     const offset = inp.pos;
     const partOf = (k: number) => k === KIND_SECTION ? (name: string) => `section ${JSON.stringify(name)}`
@@ -481,13 +505,18 @@ async function validate(path: string, fh: FileHandle, opts: ReadOptions): Promis
     } else {
       const what = chunkName(chunks.length);
       if (r.name !== "" || r.rawLen > 4 + MAX_CHUNK_PAGES * (4 + PAGE_SIZE)) inp.fail(`${what} is malformed`);
-      const g = chunkPages(path, await unpack(path, r, what), what);
+      const raw = await unpack(path, r, what);
+      const g = chunkPages(path, raw, what);
       for (const p of g) {
         if (seen.has(p)) inp.fail(`${what} holds page 0x${p.toString(16)} a second time`);
         seen.add(p);
       }
-      // The stored bytes are dropped: pages are read again on demand, so memory does not grow with the guest.
-      chunks.push({ offset, len: inp.pos - offset, codec: r.codec, rawLen: r.rawLen, firstPage: pages, count: g.length });
+      // Up to KEEP_RAW_BYTES of unpacked chunks are kept for the reads that follow (a restore reads every page
+      // right away: unpacking twice was half its time); beyond that, pages are read again on demand, so memory
+      // does not grow with the guest.
+      const keep = keptBytes + raw.length <= KEEP_RAW_BYTES ? raw : undefined;
+      if (keep) keptBytes += raw.length;
+      chunks.push({ offset, len: inp.pos - offset, codec: r.codec, rawLen: r.rawLen, firstPage: pages, count: g.length, raw: keep });
       gpnParts.push(g);
       pages += g.length;
     }
@@ -525,7 +554,7 @@ function makeLoaded(path: string, fh: FileHandle, formatVersion: number, abi: nu
       if (closed) throw new WasmvisorError(`${path}: snapshot was closed`, 70);
       if (!(i >= 0 && i < gpns.length)) throw new RangeError(`page index ${i} out of range`);
       const k = chunkOf[i];
-      if (k !== cached) { cache = await loadChunk(path, fh, chunks[k], k); cached = k; }
+      if (k !== cached) { cache = chunks[k].raw ?? await loadChunk(path, fh, chunks[k], k); cached = k; }
       const c = chunks[k];
       const at = 4 + c.count * 4 + (i - c.firstPage) * PAGE_SIZE;
       return new Uint8Array(cache!.buffer, cache!.byteOffset + at, PAGE_SIZE);
@@ -534,7 +563,7 @@ function makeLoaded(path: string, fh: FileHandle, formatVersion: number, abi: nu
   return {
     path, formatVersion, abi, config, parent, digest, bytes, sections, pages,
     section: sectionLookup(sections),
-    async close() { if (!closed) { closed = true; cache = null; await fh.close(); } },
+    async close() { if (!closed) { closed = true; cache = null; for (const c of chunks) c.raw = undefined; await fh.close(); } },
   };
 }
 
