@@ -44,7 +44,14 @@ export class VmController {
     this.holds++;
     const devices = this.vm.devices;
     try {
-      if (this.running) await new Promise<void>((r) => this.pausedWaiters.push(r));
+      if (this.running) {
+        const paused = new Promise<void>((r) => this.pausedWaiters.push(r));
+        // A run loop sleeping in WFI would notice the pause only when its sleep ends: wake it now.
+        const { view, index } = this.vm.wakeWord;
+        Atomics.add(view, index, 1);
+        Atomics.notify(view, index);
+        await paused;
+      }
       await devices?.quiesce();
       return await fn();
     } finally {

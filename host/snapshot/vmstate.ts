@@ -54,9 +54,12 @@ export function coreSection(vm: Vm): Section {
  * (incremental). Full snapshots leave out pages that are all zero (a restore reads them as zero anyway).
  */
 export function pageSource(vm: Vm, gpns: number[]): PageSource {
+  const zero = new Uint8Array(4096);
   return {
     gpns,
-    get: (i) => vm.pageView(gpns[i])?.slice() ?? new Uint8Array(4096),
+    // A view into guest memory, not a copy: the writer copies it into its chunk at once, and the guest and its
+    // devices are stopped while a snapshot is written.
+    get: (i) => vm.pageView(gpns[i]) ?? zero,
   };
 }
 
