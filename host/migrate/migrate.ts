@@ -92,7 +92,11 @@ export async function migrateOut(ctl: VmController, host: string, port: number, 
       await sendPages(ch, vm, todo, prog(`pre-copy round ${rounds}`));
       const ms = Math.max(performance.now() - r0, 1), rate = Math.max((ch.bytesSent - bytes0) / ms, 1); // bytes/ms
       todo = dirtyPages(vm);
-      if ((todo.length * 4096) / rate <= downtimeMs || rounds >= maxRounds) break;
+      // Stop when the rest fits the downtime target with a margin of 2 (the send rate measured here does not
+      // include the target's work). Round 0 always has a successor unless almost nothing is dirty: the target's
+      // first write of a page costs a page fault, and pages re-sent in later rounds are already mapped there.
+      const fits = (todo.length * 4096 * 2) / rate <= downtimeMs && (rounds >= 2 || todo.length < 64);
+      if (fits || rounds >= maxRounds) break;
     }
     // Stop-and-copy.
     ch.phase = "stop-and-copy";
