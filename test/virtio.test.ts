@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { runCli, guestPath } from "./helpers";
 import { createVm } from "../host/api.js";
 import { VirtualSwitch } from "../host/virtio/switch.js";
+import { VirtioDevices } from "../host/virtio/devices.js";
+import { Vm } from "../host/vm.js";
 
 function withDir<T>(f: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), "wv-virtio-"));
@@ -99,6 +101,28 @@ describe("a fuzzing guest against every device", () => {
         expect(readFileSync(disk).length).toBe(1 << 20);
       } finally { rmSync(dir, { recursive: true, force: true }); }
     }, 90_000);
+  }
+});
+
+describe("back-end state for snapshots and migration", () => {
+  for (const io of ["thread", "sync"] as const) {
+    it(`pending console input and queued frames are captured at a quiesce and given to new back ends (${io})`, async () => {
+      const mk = async () => VirtioDevices.attach(Vm.create({ memBytes: 16 << 20 }), [{ kind: "console" }, { kind: "net", mac: "52:54:00:00:00:09" }], { io });
+      const a = await mk();
+      a.consoleInput(new TextEncoder().encode("typed before the snapshot"));
+      a.deliverFrame(1, new Uint8Array(60).fill(0xab));
+      await a.quiesce();
+      const st = a.backendStates();
+      await a.close();
+      expect(Buffer.from((st[0] as { pending: string }).pending, "base64").toString()).toBe("typed before the snapshot");
+      expect((st[1] as { backlog: string[] }).backlog).toHaveLength(1);
+      const b = await mk();
+      await b.loadBackendStates(st);
+      await b.quiesce();
+      expect(b.backendStates()).toEqual(st);
+      await expect(b.loadBackendStates({ 0: { v: 2 } })).rejects.toThrow(/virtio-console state is malformed/);
+      await b.close();
+    });
   }
 });
 

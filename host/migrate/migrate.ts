@@ -14,7 +14,7 @@ import { WasmvisorError } from "../errors.js";
 import type { VmController } from "../controller.js";
 import type { Vm } from "../vm.js";
 import type { Progress } from "../progress.js";
-import { machineConfig, checkMachineConfig, coreSection, fullPages, dirtyPages, createMachine, applyCore, type MachineConfig } from "../snapshot/vmstate.js";
+import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, fullPages, dirtyPages, createMachine, applyCore, type MachineConfig } from "../snapshot/vmstate.js";
 import { attachDevices, type DeviceOptions } from "../virtio/devices.js";
 import type { VirtualSwitch } from "../virtio/switch.js";
 
@@ -106,11 +106,16 @@ export async function migrateOut(ctl: VmController, host: string, port: number, 
       const last = [...new Set([...todo, ...dirtyPages(vm)])].sort((a, b) => a - b);
       await sendPages(ch, vm, last, prog("stop-and-copy"));
       const core = coreSection(vm).data;
+      const devState = devicesSection(vm).data;
+      const final = new Uint8Array(4 + core.length + devState.length);
+      new DataView(final.buffer).setUint32(0, core.length, true);
+      final.set(core, 4);
+      final.set(devState, 4 + core.length);
       // The devices let go of their resources (disk locks) so the target can take them; on failure, re-attach.
       const reattach = vm.devices?.reattach;
       await vm.devices?.close();
       try {
-        await ch.send(T_FINAL, core);
+        await ch.send(T_FINAL, final);
         ch.phase = "waiting for the target to resume";
         const m = await ch.recv();
         if (m.type === T_ABORT) throw new WasmvisorError(`migration target failed to resume: ${JSON.parse(m.payload.toString()).error}`);
@@ -122,6 +127,7 @@ export async function migrateOut(ctl: VmController, host: string, port: number, 
         if (reattach) {
           await reattach();
           applyCore(vm, core); // the transports' state, as it was at the stop
+          await applyDevices(vm, devState); // and the back ends' pending input and frames
         }
         throw e;
       }
@@ -183,8 +189,12 @@ export async function migrateIn(server: net.Server, pskFile: string, opts: Incom
       }
       if (m.type !== T_FINAL) throw new WasmvisorError("migration source spoke out of protocol");
       if (rom && cfg.rom) vm.loadRom(BigInt(cfg.rom.base), rom);
+      if (m.payload.length < 4) throw new WasmvisorError("migration: malformed final state");
+      const coreLen = m.payload.readUInt32LE(0);
+      if (coreLen > m.payload.length - 4) throw new WasmvisorError("migration: malformed final state");
       if (cfg.devices.length) await attachDevices(vm, cfg.devices, { io: opts.io ?? (cfg.deterministic ? "sync" : "thread"), onConsole: opts.onConsole, sw: opts.sw });
-      applyCore(vm, m.payload);
+      applyCore(vm, m.payload.subarray(4, 4 + coreLen));
+      await applyDevices(vm, m.payload.subarray(4 + coreLen));
       break;
     }
     const done = vm;

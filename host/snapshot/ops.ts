@@ -1,6 +1,6 @@
 // Saving a (paused) VM to a snapshot file and starting a VM from one: full and incremental snapshots, chains.
 import { writeSnapshot, readChain, type WriteResult, type ParentRef } from "./format.js";
-import { machineConfig, checkMachineConfig, coreSection, pageSource, fullPages, dirtyPages, createMachine, applyPages, applyCore, type MachineConfig } from "./vmstate.js";
+import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, pageSource, fullPages, dirtyPages, createMachine, applyPages, applyCore, type MachineConfig } from "./vmstate.js";
 import type { Vm } from "../vm.js";
 import type { Progress } from "../progress.js";
 import { attachDevices, type DeviceOptions } from "../virtio/devices.js";
@@ -21,7 +21,7 @@ export async function saveSnapshot(vm: Vm, path: string, opts: SaveOptions = {})
   const core = coreSection(vm);
   const gpns = opts.parent ? dirtyPages(vm) : (dirtyPages(vm), fullPages(vm));
   return writeSnapshot(path, {
-    abi: vm.core.k.ABI_VERSION, config: machineConfig(vm), parent: opts.parent, sections: [core], pages: pageSource(vm, gpns),
+    abi: vm.core.k.ABI_VERSION, config: machineConfig(vm), parent: opts.parent, sections: [core, devicesSection(vm)], pages: pageSource(vm, gpns),
   }, { onProgress: opts.onProgress });
 }
 
@@ -50,6 +50,7 @@ export async function restoreSnapshot(path: string, expectAbi: number, opts: Res
       get: async (i) => { if (++n % 4096 === 0) opts.onProgress?.({ phase: "restore", done: n * 4096, total: total * 4096 }); return chain.pages.get(i); },
     });
     applyCore(vm, chain.section("core"));
+    await applyDevices(vm, chain.section("devices"));
     return { vm, parent: { path, digest: chain.layers[0].digest } };
   } catch (e) {
     await vm?.devices?.close();

@@ -50,6 +50,25 @@ export function coreSection(vm: Vm): Section {
 }
 
 /**
+ * The back ends' host-side state (virtio-console input the guest has not read, frames waiting for receive
+ * buffers), as captured when the devices were quiesced: a versioned JSON section.
+ */
+export function devicesSection(vm: Vm): Section {
+  const state = { v: 1, backends: vm.devices?.backendStates() ?? {} };
+  return { name: "devices", data: new TextEncoder().encode(JSON.stringify(state)) };
+}
+
+/** Gives the restored back ends their state (a snapshot without the section has none to give). */
+export async function applyDevices(vm: Vm, data: Uint8Array | undefined): Promise<void> {
+  if (!data) return;
+  let st: { v?: number; backends?: Record<number, unknown> };
+  try { st = JSON.parse(new TextDecoder().decode(data)); } catch { throw new WasmvisorError("snapshot's device state is not JSON"); }
+  if (st?.v !== 1 || typeof st.backends !== "object" || st.backends === null) throw new WasmvisorError("snapshot's device state has an unknown version");
+  if (Object.keys(st.backends).length && !vm.devices) throw new WasmvisorError("snapshot's device state names devices this VM does not have");
+  await vm.devices?.loadBackendStates(st.backends);
+}
+
+/**
  * Pages to save: every page with a frame (full), or the pages written since the dirty log was last taken
  * (incremental). Full snapshots leave out pages that are all zero (a restore reads them as zero anyway).
  */

@@ -23,7 +23,8 @@ export type FromIo =
   | { type: "frame"; slot: number; frame: Uint8Array }
   | { type: "console"; slot: number; data: Uint8Array }
   | { type: "ready" }
-  | { type: "quiesced"; id: number }
+  | { type: "quiesced"; id: number; states: Record<number, unknown> }
+  | { type: "loaded"; id: number; error: string | null }
   | { type: "iommu-done"; id: number; ok: boolean }
   | { type: "error"; message: string };
 

@@ -56,4 +56,14 @@ export class ConsoleBackend implements Backend {
   }
 
   reset(): void { this.ctx = null; }
+
+  /** Input the guest has not read yet. */
+  saveState(): unknown { return { v: 1, pending: Buffer.concat(this.pending).toString("base64") }; }
+  loadState(st: unknown): void {
+    const s = st as { v?: number; pending?: unknown };
+    if (s?.v !== 1 || typeof s.pending !== "string") throw new Error("virtio-console state is malformed");
+    const b = new Uint8Array(Buffer.from(s.pending, "base64"));
+    this.pending = b.length ? [b] : [];
+    this.pendingBytes = b.length;
+  }
 }

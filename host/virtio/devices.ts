@@ -36,6 +36,8 @@ export class VirtioDevices {
   private quiesceId = 0;
   private waiters = new Map<number, () => void>();
   private iommuWaiters = new Map<number, (ok: boolean) => void>();
+  private loadWaiters = new Map<number, (error: string | null) => void>();
+  private frozenStates: Record<number, unknown> = {};
   private failure: string | null = null;
   private closers: (() => void)[] = [];
   readonly slots: { slot: number; spec: DeviceSpec }[];
@@ -95,7 +97,8 @@ export class VirtioDevices {
           case "ready": resolve(); break;
           case "frame": this.opts.onFrame?.(m.slot, m.frame); break;
           case "console": this.opts.onConsole?.(m.data); break;
-          case "quiesced": this.waiters.get(m.id)?.(); this.waiters.delete(m.id); break;
+          case "quiesced": this.frozenStates = m.states; this.waiters.get(m.id)?.(); this.waiters.delete(m.id); break;
+          case "loaded": this.loadWaiters.get(m.id)?.(m.error); this.loadWaiters.delete(m.id); break;
           case "iommu-done": this.iommuWaiters.get(m.id)?.(m.ok); this.iommuWaiters.delete(m.id); break;
           case "error": this.failure = m.message; break;
         }
@@ -136,9 +139,36 @@ export class VirtioDevices {
    * or delivered into guest memory until thaw() (snapshots and migration capture a still picture).
    */
   quiesce(): Promise<void> {
-    if (!this.worker) { this.serviceSync(); this.frozen = true; return Promise.resolve(); }
+    if (!this.worker) {
+      this.serviceSync();
+      this.frozen = true;
+      this.frozenStates = {};
+      for (const s of this.servers) if (s.backend.saveState) this.frozenStates[s.slot] = s.backend.saveState();
+      return Promise.resolve();
+    }
     const id = ++this.quiesceId;
     return new Promise((r) => { this.waiters.set(id, r); this.worker!.postMessage({ type: "quiesce", id } satisfies ToIo); });
+  }
+
+  /**
+   * The back ends' host-side state (pending console input, frames waiting for receive buffers) as captured by the
+   * last quiesce, by slot: plain data for snapshots and migration.
+   */
+  backendStates(): Record<number, unknown> { return this.frozenStates; }
+
+  /** Gives back ends the state backendStates() returned (before the guest runs). Throws one line if malformed. */
+  async loadBackendStates(states: Record<number, unknown>): Promise<void> {
+    if (typeof states !== "object" || states === null) throw new WasmvisorError("device state is malformed");
+    let error: string | null = null;
+    if (this.worker) {
+      const id = ++this.quiesceId, w = this.worker;
+      error = await new Promise<string | null>((r) => { this.loadWaiters.set(id, r); w.postMessage({ type: "load", id, states } satisfies ToIo); });
+    } else {
+      try {
+        for (const s of this.servers) if (s.backend.loadState && states[s.slot] !== undefined) s.backend.loadState(states[s.slot]);
+      } catch (e) { error = (e as Error).message; }
+    }
+    if (error) throw new WasmvisorError(`snapshot's ${error}`);
   }
 
   /** Ends a quiesce: held frames and input are delivered, notifications served. */

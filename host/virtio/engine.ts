@@ -88,6 +88,10 @@ export interface Backend {
   activated?(ctx: DeviceContext): void;
   /** Releases host resources (files, sockets). */
   close?(): void;
+  /** Host-side state that is not in guest memory or the core (plain data, for snapshots and migration). */
+  saveState?(): unknown;
+  /** Takes back what saveState returned (the device is not running yet). Throws on malformed state. */
+  loadState?(state: unknown): void;
 }
 
 /** Binds a back end to its slot on the current thread's core instance. */

@@ -15,6 +15,7 @@ export type ToIo =
   | { type: "input"; slot: number; data: Uint8Array }
   | { type: "quiesce"; id: number }
   | { type: "thaw" }
+  | { type: "load"; id: number; states: Record<number, unknown> }
   | { type: "iommu"; id: number; slot: number; base: number; bytes: number }
   | { type: "stop" };
 
@@ -44,7 +45,11 @@ port.on("message", (m: ToIo) => {
     case "quiesce":
       // Requests are served whole between messages, so reaching this point means nothing is in flight.
       frozen = true;
-      post({ type: "quiesced", id: m.id });
+      post({ type: "quiesced", id: m.id, states: saveStates() });
+      break;
+    case "load":
+      try { loadStates(m.states); post({ type: "loaded", id: m.id, error: null }); }
+      catch (e) { post({ type: "loaded", id: m.id, error: (e as Error).message }); }
       break;
     case "thaw":
       frozen = false;
@@ -67,6 +72,15 @@ port.on("message", (m: ToIo) => {
 
   }
 });
+
+function saveStates(): Record<number, unknown> {
+  const out: Record<number, unknown> = {};
+  for (const s of servers) if (s.backend.saveState) out[s.slot] = s.backend.saveState();
+  return out;
+}
+function loadStates(states: Record<number, unknown>): void {
+  for (const s of servers) if (s.backend.loadState && states[s.slot] !== undefined) s.backend.loadState(states[s.slot]);
+}
 
 async function loop(): Promise<void> {
   post({ type: "ready" });

@@ -74,4 +74,14 @@ export class NetBackend implements Backend {
   }
 
   reset(): void { this.backlog = []; this.ctx = null; }
+
+  /** Frames received from the switch that the guest has not taken yet. */
+  saveState(): unknown { return { v: 1, backlog: this.backlog.map((f) => Buffer.from(f).toString("base64")) }; }
+  loadState(st: unknown): void {
+    const s = st as { v?: number; backlog?: unknown };
+    if (s?.v !== 1 || !Array.isArray(s.backlog) || s.backlog.length > RX_BACKLOG || !s.backlog.every((f) => typeof f === "string")) {
+      throw new Error("virtio-net state is malformed");
+    }
+    this.backlog = (s.backlog as string[]).map((f) => new Uint8Array(Buffer.from(f, "base64")));
+  }
 }
