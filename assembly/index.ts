@@ -155,18 +155,9 @@ export function gpa_ptr(gpa: f64, alloc: u32): u32 {
 export function frames_used(what: u32): u32 { return load<u32>(what == 0 ? L.VM_FRAMES_DATA : L.VM_FRAMES_TABLE); }
 
 /**
- * Bytes of the dirty bitmap at LAYOUT_DIRTY_BITMAP (bit i = RAM page i written since the last dirty_clear).
+ * Bytes of the dirty log (bit i = RAM page i written since the last dirty_take), as dirty_take copies it to LAYOUT_DIRTY_COPY.
  */
 export function dirty_bytes(): u32 { return dirtyBytes(); }
-
-/** Empties the dirty log; every hart's TLB is flushed so the next store to each page is recorded again. */
-export function dirty_clear(): void {
-  dirtyClear();
-  const saveH = H, saveT = T;
-  const n = load<u32>(L.VM_NHARTS);
-  for (let i: u32 = 0; i < n; i++) { setHart(L.hartPtr(i), L.tlbPtr(i)); tlbFlush(); }
-  setHart(saveH, saveT);
-}
 
 /** Puts hart `id` in its reset state (privileged spec §3.4) and selects it for this instance. */
 export function hart_reset(id: u32, pc: f64): void {
@@ -461,7 +452,6 @@ export const VIRTIO_IRQ_BASE_N: u32 = VIRTIO_IRQ_BASE;
 export const LAYOUT_VIRTIO_BASE: u32 = <u32>L.VIRTIO_BASE;
 export const LAYOUT_VIRTIO_STRIDE: u32 = <u32>L.VIRTIO_STRIDE;
 export const VT_STATUS: u32 = <u32>L.VT_STATUS;
-export const VT_DOORBELL: u32 = <u32>L.VT_DOORBELL;
 export const VT_DRV_FEATURES: u32 = <u32>L.VT_DRV_FEATURES;
 export const VT_CONFIG: u32 = <u32>L.VT_CONFIG;
 export const VT_STAT_NOTIFIES: u32 = <u32>L.VT_STAT_NOTIFIES;

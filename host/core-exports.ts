@@ -17,7 +17,6 @@ export interface CoreFunctions {
   gpa_ptr(gpa: number, alloc: number): number;
   frames_used(what: number): number;
   dirty_bytes(): number;
-  dirty_clear(): void;
   translate_probe(vaLo: number, vaHi: number, acc: number, prv: number): number;
   vm_direct_boot(id: number, entry: number, dtb: number): void;
   uart_input(ptr: number, len: number): number;
@@ -57,7 +56,7 @@ export const CORE_CONSTANTS = [
   "IOMMU_CAUSE_READ_GUEST_PAGE", "IOMMU_CAUSE_WRITE_GUEST_PAGE", "IOMMU_CAUSE_READ_ACCESS", "IOMMU_CAUSE_WRITE_ACCESS",
   "IOMMU_CAUSE_DDT_INVALID",
   "VIRTIO_SLOTS", "VIRTIO_MMIO_BASE_LO", "VIRTIO_MMIO_STRIDE_B", "VIRTIO_IRQ_BASE_N", "LAYOUT_VIRTIO_BASE", "LAYOUT_VIRTIO_STRIDE",
-  "VT_STATUS", "VT_DOORBELL", "VT_DRV_FEATURES", "VT_CONFIG", "VT_STAT_NOTIFIES", "VT_STAT_IRQS", "VT_STAT_BROKEN", "VM_WAKE", "VM_IO_DOORBELL",
+  "VT_STATUS", "VT_DRV_FEATURES", "VT_CONFIG", "VT_STAT_NOTIFIES", "VT_STAT_IRQS", "VT_STAT_BROKEN", "VM_WAKE", "VM_IO_DOORBELL",
   "LAYOUT_CHAIN_BASE", "LAYOUT_CHAIN_STRIDE", "CHAIN_HEAD", "CHAIN_NSEG", "CHAIN_FLAGS", "CHAIN_READABLE", "CHAIN_WRITABLE",
   "CHAIN_SEGS", "CHAIN_F_FAULT", "CHAIN_F_TOOBIG", "VIRTIO_NOTIFY_RESET", "VIRTIO_NOTIFY_DRIVER_OK",
   "LAYOUT_STATE_BUF", "STATE_BUF_BYTES", "STATE_VERSION", "STATE_ERR_FORMAT", "STATE_ERR_MACHINE", "STATE_ERR_VALUE",
@@ -65,7 +64,7 @@ export const CORE_CONSTANTS = [
 
 export const CORE_FUNCTIONS = [
   "vm_init", "hart_reset", "hart_select", "set_htif", "run", "next_timer_ticks", "insn_at_pc", "tlb_flush", "expand_c", "gpa_written",
-  "memory_bytes_needed", "vm_set_rom", "gpa_ptr", "frames_used", "dirty_bytes", "dirty_clear", "translate_probe", "vm_direct_boot", "uart_input", "vm_set_rtc_epoch",
+  "memory_bytes_needed", "vm_set_rom", "gpa_ptr", "frames_used", "dirty_bytes", "translate_probe", "vm_direct_boot", "uart_input", "vm_set_rtc_epoch",
   "dirty_take", "iommu_attach", "iommu_map", "iommu_invalidate", "iommu_set_iotlb_disabled", "iommu_translate", "iommu_faults_pending",
   "virtio_setup", "virtio_take_notify", "virtio_reset", "virtio_config_changed", "virtio_broken", "virtio_interrupt", "vq_pop", "vq_push",
   "state_save", "state_restore",

@@ -105,9 +105,6 @@ export class DeviceServer implements DeviceContext {
     this.chainBase = core.k.LAYOUT_CHAIN_BASE + slot * core.k.LAYOUT_CHAIN_STRIDE;
   }
 
-  /** Offset of the slot's doorbell word (an I/O thread waits on it). */
-  get doorbell(): number { return this.core.k.LAYOUT_VIRTIO_BASE + this.slot * this.core.k.LAYOUT_VIRTIO_STRIDE + this.core.k.VT_DOORBELL; }
-
   private status(): number {
     return this.dv.getUint32(this.core.k.LAYOUT_VIRTIO_BASE + this.slot * this.core.k.LAYOUT_VIRTIO_STRIDE + this.core.k.VT_STATUS, true);
   }
