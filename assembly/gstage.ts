@@ -11,6 +11,7 @@
 import { VM_GSTAGE_ROOT, VM_RAM_BASE, VM_RAM_SIZE, VM_ROM_BASE, VM_ROM_SIZE } from "./layout";
 import { PTE_V, PTE_R, PTE_W, PTE_X, PTE_U, PTE_A, PTE_D, PTE_PPN_SHIFT } from "./riscv";
 import { frameAlloc } from "./frames";
+import { lazyMiss } from "./lazy";
 
 export const GPA_BITS: u64 = 41;
 const LEAF_RAM: u64 = PTE_V | PTE_R | PTE_W | PTE_X | PTE_U | PTE_A | PTE_D;
@@ -71,6 +72,7 @@ export function gpaToPtr(gpa: u64, acc: u32): usize {
     // Not mapped yet: only RAM and ROM get frames (and tables); MMIO and holes leave the G-stage untouched.
     const leaf = regionLeaf(gpa);
     if (leaf == 0) return 0;
+    if (lazyMiss(gpa)) return 0; // restored lazily and not back yet: the host fills it (lazy.ts)
     if (slot == 0) slot = leafSlot(gpa, true);
     if (slot == 0) return 0;
     const f = frameAlloc(1, false);

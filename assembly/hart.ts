@@ -238,6 +238,9 @@ export function execute(n: i32): i32 {
   store<u64>(h + L.H_STAT_MEM_ACCESSES, load<u64>(h + L.H_STAT_MEM_ACCESSES) + <u64>accesses);
   if (exc) {
     clearExc();
+    // Lazy restore: the fault was a page still in the snapshot. No trap: the host fills the page and the
+    // instruction (which did not retire) runs again.
+    if (load<u64>(L.VM_LAZY_MISS) != 0) return done;
     takeTrap(EXC_CAUSE, EXC_TVAL);
     // A trap retires nothing but is a step: counting it against the budget guarantees progress even when a
     // hostile guest's trap vector itself faults forever.

@@ -29,6 +29,7 @@ import {
 import { vqPop, vqPush } from "./virtio/queue";
 import * as Q from "./virtio/queue";
 import * as SN from "./snapshot";
+import * as LZ from "./lazy";
 
 // ---- constants: layout offsets, enums ----
 export const ABI_VERSION: u32 = 1;
@@ -483,3 +484,22 @@ export const STATE_VERSION: u32 = SN.STATE_VERSION;
 export const STATE_ERR_FORMAT: i32 = SN.STATE_ERR_FORMAT;
 export const STATE_ERR_MACHINE: i32 = SN.STATE_ERR_MACHINE;
 export const STATE_ERR_VALUE: i32 = SN.STATE_ERR_VALUE;
+
+// ---- lazy restore (lazy.ts) ----
+/** Host: begins a lazy restore of `count` pages whose bits it set at LAYOUT_LAZY_BITMAP. 0, or -1 (RAM > 2 GiB). */
+export function lazy_begin(count: u32): i32 { return LZ.lazyBegin(count) ? 0 : -1; }
+/**
+ * Host: takes pending page gpa for filling: clears its bit and returns the offset of a fresh frame for it (0 if
+ * it was not pending). The host copies the contents there; the page is not logged dirty (it is the snapshot's).
+ */
+export function lazy_fill(gpa: f64): u32 {
+  const g = <u64>gpa & ~<u64>0xfff;
+  if (!LZ.lazyTake(g)) return 0;
+  return <u32>gpaToPtr(g, GACC_READ);
+}
+/** The page the guest waits for (+1), 0 if none; and how many are still pending. */
+export function lazy_miss(): f64 { return <f64>load<u64>(L.VM_LAZY_MISS); }
+export function lazy_pending(): u32 { return load<u32>(L.VM_LAZY_PENDING); }
+export const LAYOUT_LAZY_BITMAP: u32 = <u32>L.LAZY_BITMAP;
+export const LAZY_BITMAP_BYTES: u32 = L.LAZY_BITMAP_BYTES;
+export const STOP_PAGE: u32 = S.STOP_PAGE;

@@ -12,6 +12,7 @@
 //   0x0082_0000  virtio-mmio transports, VIRTIO_STRIDE bytes per slot             (VIRTIO_*, VQ_*)
 //   0x0083_0000  IOMMU: device contexts, IOTLBs, fault queue                      (IOMMU_*)
 //   0x0084_0000  DMA chains: the descriptor chain a device is serving, per slot   (CHAIN_*)
+//   0x008C_0000  dirty-log copy · 0x008E_0000 core state buffer · 0x008F_0000 lazy-restore bitmap
 //   0x0090_0000  frame pool: the G-stage tables and guest pages, allocated on first touch (FRAME_POOL)
 //
 // Nothing here is a Wasm global: several instances (one per thread) share this memory.
@@ -274,7 +275,12 @@ export const DIRTY_COPY: usize = 0x8C_0000;
 
 // Scratch for the core's plain-data state (snapshot.ts state_save / state_restore), 128 KiB.
 export const STATE_BUF: usize = 0x8E_0000;
-export const STATE_BUF_BYTES: u32 = 0x2_0000;
+export const STATE_BUF_BYTES: u32 = 0x1_0000;
+// Lazy restore (lazy.ts): one bit per RAM page whose contents still wait in a snapshot file (64 KiB: 2 GiB of RAM).
+export const LAZY_BITMAP: usize = 0x8F_0000;
+export const LAZY_BITMAP_BYTES: u32 = 0x1_0000;
+export const VM_LAZY_PENDING = VM_BASE + 0x870;  // u32 pages still to load (0: lazy restore not active)
+export const VM_LAZY_MISS = VM_BASE + 0x878;     // u64 guest-physical page + 1 the guest needs now (0: none)
 
 // ---- Frame pool ----
 // Everything from here to the end of memory is frames handed out by frames.ts: the G-stage root table first

@@ -319,7 +319,7 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
       const r = await ctl.snapshot(o["snapshot-on-exit"], { onProgress: progressReporter(process.stderr, "snapshot") });
       say(`snapshot ${o["snapshot-on-exit"]} (${r.pages} pages, ${(r.bytes / 1048576).toFixed(1)} MiB)`);
     }
-    if (o.digest) say(`state digest ${vmDigest(vm)} at instret ${vm.instret}`);
+    if (o.digest) { await vm.lazy?.complete(); say(`state digest ${vmDigest(vm)} at instret ${vm.instret}`); }
   } finally {
     await vm.devices?.close();
     for (const b of x.bridges ?? []) b.close();

@@ -41,6 +41,7 @@ export class VmController {
    * the guest continues afterwards unless fn detached it. Works whether or not the run loop is active.
    */
   async hold<T>(fn: () => Promise<T>): Promise<T> {
+    await this.vm.lazy?.complete(); // a snapshot or migration must see all of memory
     this.holds++;
     const devices = this.vm.devices;
     try {

@@ -38,6 +38,10 @@ export interface CoreFunctions {
   vq_push(slot: number, q: number, head: number, len: number): number;
   state_save(): number;
   state_restore(len: number): number;
+  lazy_begin(count: number): number;
+  lazy_fill(gpa: number): number;
+  lazy_miss(): number;
+  lazy_pending(): number;
 }
 
 /** Exported constants (offsets into the VM's memory and enum values), defined once in the core. */
@@ -60,6 +64,7 @@ export const CORE_CONSTANTS = [
   "LAYOUT_CHAIN_BASE", "LAYOUT_CHAIN_STRIDE", "CHAIN_HEAD", "CHAIN_NSEG", "CHAIN_FLAGS", "CHAIN_READABLE", "CHAIN_WRITABLE",
   "CHAIN_SEGS", "CHAIN_F_FAULT", "CHAIN_F_TOOBIG", "VIRTIO_NOTIFY_RESET", "VIRTIO_NOTIFY_DRIVER_OK",
   "LAYOUT_STATE_BUF", "STATE_BUF_BYTES", "STATE_VERSION", "STATE_ERR_FORMAT", "STATE_ERR_MACHINE", "STATE_ERR_VALUE",
+  "LAYOUT_LAZY_BITMAP", "LAZY_BITMAP_BYTES", "STOP_PAGE",
 ] as const;
 
 export const CORE_FUNCTIONS = [
@@ -67,7 +72,7 @@ export const CORE_FUNCTIONS = [
   "memory_bytes_needed", "vm_set_rom", "gpa_ptr", "frames_used", "dirty_bytes", "translate_probe", "vm_direct_boot", "uart_input", "vm_set_rtc_epoch",
   "dirty_take", "iommu_attach", "iommu_map", "iommu_invalidate", "iommu_set_iotlb_disabled", "iommu_translate", "iommu_faults_pending",
   "virtio_setup", "virtio_take_notify", "virtio_reset", "virtio_config_changed", "virtio_broken", "virtio_interrupt", "vq_pop", "vq_push",
-  "state_save", "state_restore",
+  "state_save", "state_restore", "lazy_begin", "lazy_fill", "lazy_miss", "lazy_pending",
 ] as const;
 
 /** Every export the core may have: its functions, constants, AssemblyScript's start function, and the (imported,

@@ -93,6 +93,8 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
       continue;
     }
     opts.input?.deliver(vm);
+    // Lazy restore: bring back a chunk of memory per slice (not before the first: the guest runs first).
+    if (vm.lazy?.active && vm.instret !== start) await vm.lazy.step();
     let stop: ReturnType<Vm["run"]>;
     if (opts.trace) {
       stop = "budget";
@@ -115,6 +117,7 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
     if (vm.devices?.error) throw new WasmvisorError(`virtio device failed: ${vm.devices.error}`, ExitCode.INTERNAL);
     switch (stop) {
       case "io": vm.devices?.serviceSync(); break;
+      case "page": await vm.lazy?.fault(); break;
       case "halt": return finish(vm.exitStatus(), "exit");
       case "htif":
         throw new WasmvisorError(`guest made an unsupported HTIF request 0x${vm.htifValue().toString(16)}`, ExitCode.GUEST_ERROR);

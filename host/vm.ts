@@ -6,6 +6,7 @@ import { bindCore, type Core } from "./core-exports.js";
 import { coreModule } from "./core-module.js";
 import { parseElf, type ElfImage } from "./elf.js";
 import type { VirtioDevices } from "./virtio/devices.js";
+import type { LazyLoader } from "./snapshot/lazy.js";
 
 export const DEFAULT_RAM_BASE = 0x8000_0000n;
 export const DEFAULT_MEM_BYTES = 128 * 1024 * 1024;
@@ -26,7 +27,7 @@ export interface VmOptions {
   romBytes?: number;
 }
 
-export type StopReason = "budget" | "halt" | "wfi" | "console" | "htif" | "fatal" | "io";
+export type StopReason = "budget" | "halt" | "wfi" | "console" | "htif" | "fatal" | "io" | "page";
 
 export interface ExitStatus {
   kind: "poweroff" | "reset" | "htif";
@@ -58,6 +59,8 @@ export class Vm {
   devices?: VirtioDevices;
   /** How it was created (what a snapshot records to recreate it). */
   options: VmOptions = {};
+  /** While a lazy restore is bringing memory back (snapshot/lazy.ts). */
+  lazy?: LazyLoader;
   /** The boot ROM's place, once loaded. */
   rom?: { base: bigint; bytes: number };
 
@@ -230,6 +233,7 @@ export class Vm {
       case k.STOP_CONSOLE: return "console";
       case k.STOP_HTIF: return "htif";
       case k.STOP_IO: return "io";
+      case k.STOP_PAGE: return "page";
       default: return "fatal";
     }
   }

@@ -9,6 +9,9 @@ import { join } from "node:path";
 import { runCli, guestPath, CLI, ROOT } from "./helpers";
 import { cachedImages } from "../host/files.js";
 import { restoreVm, createVm } from "../host/api.js";
+import { restoreSnapshot } from "../host/snapshot/ops.js";
+import { vmDigest } from "../host/snapshot/vmstate.js";
+import { Vm } from "../host/vm.js";
 
 const digestOf = (s: string) => /state digest ([0-9a-f]{64}) at instret (\d+)/.exec(s)?.slice(1);
 function tmp(): string { return mkdtempSync(join(tmpdir(), "wv-snap-")); }
@@ -58,6 +61,36 @@ describe("deterministic checkpoint/restart", () => {
       expect(digestOf(c.stderr)![1]).toBe("300000000");
     } finally { rmSync(d, { recursive: true, force: true }); }
   }, 300_000);
+});
+
+describe("lazy restore", () => {
+  it("a full snapshot restores lazily: the guest runs before its memory is back, faults bring pages, the state equals an eager restore", async () => {
+    const d = tmp();
+    try {
+      const snap = join(d, "lazy.wvs");
+      expect(runCli(["run", "--deterministic", "--max-insns", "20000000", "--snapshot-on-exit", snap, guestPath("memcheck.elf")]).status).toBe(3);
+      const lazy = await restoreSnapshot(snap, Vm.abiVersion(), {});
+      const eager = await restoreSnapshot(snap, Vm.abiVersion(), { lazy: false });
+      expect(lazy.vm.lazy?.active).toBe(true);
+      expect(eager.vm.lazy).toBeUndefined();
+      expect(lazy.vm.core.fn.lazy_pending()).toBeGreaterThan(4000); // memcheck's 16 MiB are still in the file
+      const loader = lazy.vm.lazy!;
+      // Run both the same number of instructions: the lazy one stops for pages (no instruction retires then).
+      for (const r of [lazy, eager]) {
+        let left = 3_000_000;
+        while (left > 0) {
+          const before = r.vm.instret;
+          const stop = r.vm.run(Math.min(left, 100_000));
+          if (stop === "page") await loader.fault();
+          left -= Number(r.vm.instret - before);
+        }
+      }
+      expect(loader.faults).toBeGreaterThan(100);
+      await loader.complete();
+      expect(lazy.vm.lazy).toBeUndefined();
+      expect(vmDigest(lazy.vm)).toBe(vmDigest(eager.vm));
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  });
 });
 
 describe("snapshots of a running guest", () => {

@@ -68,6 +68,7 @@ async function sendPages(ch: Channel, vm: Vm, gpns: number[], progress: (n: numb
 export async function migrateOut(ctl: VmController, host: string, port: number, pskFile: string,
   onProgress: (p: Progress) => void = () => {}, policy: MigrationPolicy = {}): Promise<Record<string, unknown>> {
   const vm = ctl.vm, t0 = now();
+  await vm.lazy?.complete(); // pre-copy reads all of memory
   const downtimeMs = policy.downtimeMs ?? 60, maxRounds = policy.maxRounds ?? 30;
   let ch: Channel;
   try { ch = await Channel.connect(host, port, readPsk(pskFile)); } catch (e) {

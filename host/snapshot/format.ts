@@ -48,6 +48,8 @@ import type { Progress } from "../progress.js";
 
 export const FORMAT_VERSION = 1;
 export const PAGE_SIZE = 4096;
+/** Optional section: the page numbers of every memory chunk, in file order (u32 little-endian each). */
+export const PAGE_INDEX_SECTION = "pages";
 /** 256 pages = 1 MiB per chunk: large enough to compress well, small enough to keep memory use flat. */
 export const DEFAULT_CHUNK_PAGES = 256;
 const MAX_CHUNK_PAGES = 4096;
@@ -116,6 +118,12 @@ export interface WriteResult {
 }
 
 export interface ReadOptions {
+  /**
+   * With a section named PAGE_INDEX_SECTION (the page numbers of all chunks, in order, as u32), validate chunks by
+   * their checksums only and unpack them when their pages are read (each chunk's own page list is then checked
+   * against the index). For lazy restore: validation no longer costs a pass over all of memory.
+   */
+  deferPages?: boolean;
   /** The running core's ABI_VERSION; a snapshot of another ABI is refused. Omitted: any (tools such as merge). */
   expectAbi?: number;
   /** Checks the stored configuration; returns why it does not fit, or null. */
@@ -126,6 +134,7 @@ export interface ReadOptions {
 export interface PageReader extends PageSource {
   readonly gpns: Uint32Array;
   get(i: number): Promise<Uint8Array>;
+
 }
 
 /** What a restore needs: configuration, sections and pages. Close it when done (it holds the file open). */
@@ -355,7 +364,7 @@ interface RawRecord {
 }
 
 /** Reads one record whose head has been read; verifies its checksum. */
-async function readRecordBody(inp: Input, head: Buffer, offset: number, part: (name: string) => string): Promise<RawRecord> {
+async function readRecordBody(inp: Input, head: Buffer, offset: number, part: (name: string) => string, verify = true): Promise<RawRecord> {
   const kind = head.readUInt8(0), codec = head.readUInt8(1);
   const nameLen = head.readUInt16LE(2), storedLen = head.readUInt32LE(4), rawLen = head.readUInt32LE(8);
   const nameBytes = await inp.take(nameLen, part("?"));
@@ -363,8 +372,10 @@ async function readRecordBody(inp: Input, head: Buffer, offset: number, part: (n
   const what = part(name);
   const stored = await inp.take(storedLen, what);
   const sum = await inp.take(HASH, what);
-  const want = createHash("sha256").update(head).update(nameBytes).update(stored).digest();
-  if (!want.equals(sum)) inp.fail(`${what} failed its checksum (at byte ${offset})`);
+  if (verify) {
+    const want = createHash("sha256").update(head).update(nameBytes).update(stored).digest();
+    if (!want.equals(sum)) inp.fail(`${what} failed its checksum (at byte ${offset})`);
+  }
   return { kind, codec, name, stored, rawLen, offset };
 }
 
@@ -395,6 +406,8 @@ interface ChunkInfo {
   count: number;
   /** The unpacked chunk, kept from validation while within KEEP_RAW_BYTES. */
   raw?: Buffer;
+  /** Deferred validation: the page list the index promises for this chunk. */
+  expect?: Uint32Array;
 }
 
 function chunkPages(path: string, raw: Buffer, what: string): Uint32Array {
@@ -489,13 +502,18 @@ async function validate(path: string, fh: FileHandle, opts: ReadOptions): Promis
         inp.fail(`snapshot trailer does not match its contents (${nSec}/${nChunks}/${nPages} sections/chunks/pages listed, ` +
           `${sections.length}/${chunks.length}/${pages} found)`);
       }
+      const idx = opts.deferPages ? sections.find((x) => x.name === PAGE_INDEX_SECTION)?.data : undefined;
+      if (idx && idx.length !== pages * 4) inp.fail(`snapshot's page index lists ${idx.length / 4} pages, its chunks hold ${pages}`);
       const gpns = new Uint32Array(pages);
       let at = 0;
       for (const g of gpnParts) { gpns.set(g, at); at += g.length; }
       return makeLoaded(path, fh, version, abi, meta.config, parent, fileDigest.toString("hex"), size, sections, chunks, gpns);
     }
     if (kind !== KIND_SECTION && kind !== KIND_CHUNK) inp.fail(`snapshot has an unknown record kind ${kind} at byte ${offset}`);
-    const r = await readRecordBody(inp, head, offset, partOf(kind));
+    // Deferred chunks are not hashed twice here: the file digest (checked at the trailer, before anything is
+    // returned) covers them, and each is checked against its own checksum again when it is read.
+    const deferred = kind === KIND_CHUNK && opts.deferPages === true && sections.some((x) => x.name === PAGE_INDEX_SECTION);
+    const r = await readRecordBody(inp, head, offset, partOf(kind), !deferred);
     if (kind === KIND_SECTION) {
       const what = `section ${JSON.stringify(r.name)}`; // JSON: a damaged name cannot break the one-line message
       if (names.has(r.name)) inp.fail(`${what} appears twice`);
@@ -505,6 +523,23 @@ async function validate(path: string, fh: FileHandle, opts: ReadOptions): Promis
     } else {
       const what = chunkName(chunks.length);
       if (r.name !== "" || r.rawLen > 4 + MAX_CHUNK_PAGES * (4 + PAGE_SIZE)) inp.fail(`${what} is malformed`);
+      const index = opts.deferPages ? sections.find((x) => x.name === PAGE_INDEX_SECTION)?.data : undefined;
+      if (index) {
+        // Deferred: the page list comes from the index; the chunk is unpacked (and its list compared) when read.
+        const count = (r.rawLen - 4) / (4 + PAGE_SIZE);
+        if (!Number.isInteger(count) || count < 1 || pages + count > index.length / 4) inp.fail(`${what} does not fit the page index`);
+        const g = new Uint32Array(count);
+        const dv = new DataView(index.buffer, index.byteOffset, index.byteLength);
+        for (let j = 0; j < count; j++) {
+          g[j] = dv.getUint32((pages + j) * 4, true);
+          if (seen.has(g[j])) inp.fail(`${what} holds page 0x${g[j].toString(16)} a second time`);
+          seen.add(g[j]);
+        }
+        chunks.push({ offset, len: inp.pos - offset, codec: r.codec, rawLen: r.rawLen, firstPage: pages, count, expect: g });
+        gpnParts.push(g);
+        pages += count;
+        continue;
+      }
       const raw = await unpack(path, r, what);
       const g = chunkPages(path, raw, what);
       for (const p of g) {
@@ -532,7 +567,14 @@ async function loadChunk(path: string, fh: FileHandle, c: ChunkInfo, k: number):
     throw new WasmvisorError(`${path}: ${chunkName(k)} changed on disk after the snapshot was validated`);
   }
   const stored = b.subarray(RECORD_HEAD, c.len - HASH); // chunks have no name
-  return unpack(path, { kind: KIND_CHUNK, codec: c.codec, name: "", stored, rawLen: c.rawLen, offset: c.offset }, chunkName(k));
+  const raw = await unpack(path, { kind: KIND_CHUNK, codec: c.codec, name: "", stored, rawLen: c.rawLen, offset: c.offset }, chunkName(k));
+  if (c.expect) {
+    const g = chunkPages(path, raw, chunkName(k));
+    if (g.length !== c.expect.length || g.some((v, j) => v !== c.expect![j])) {
+      throw new WasmvisorError(`${path}: ${chunkName(k)} disagrees with the page index`);
+    }
+  }
+  return raw;
 }
 
 function sectionLookup(sections: readonly Section[]): (name: string) => Uint8Array | undefined {

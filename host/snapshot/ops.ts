@@ -1,11 +1,18 @@
 // Saving a (paused) VM to a snapshot file and starting a VM from one: full and incremental snapshots, chains.
-import { writeSnapshot, readChain, type WriteResult, type ParentRef } from "./format.js";
+import { writeSnapshot, readChain, readSnapshot, PAGE_INDEX_SECTION, type WriteResult, type ParentRef, type Section } from "./format.js";
+import { LazyLoader } from "./lazy.js";
 import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, pageSource, fullPages, dirtyPages, createMachine, applyPages, applyCore, type MachineConfig } from "./vmstate.js";
 import type { Vm } from "../vm.js";
 import type { Progress } from "../progress.js";
 import { attachDevices, type DeviceOptions } from "../virtio/devices.js";
 import type { VirtualSwitch } from "../virtio/switch.js";
 import { WasmvisorError } from "../errors.js";
+
+/**
+ * Pages per memory chunk: 64 (256 KiB) rather than the format's default 256, so that a lazily restored guest's
+ * page fault unpacks a quarter of the data; compression loses ~1 %.
+ */
+const SNAPSHOT_CHUNK_PAGES = 64;
 
 export interface SaveOptions {
   /** Only the pages written since `parent` was taken (the VM's dirty log), naming it as the parent. */
@@ -20,21 +27,29 @@ export interface SaveOptions {
 export async function saveSnapshot(vm: Vm, path: string, opts: SaveOptions = {}): Promise<WriteResult> {
   const core = coreSection(vm);
   const gpns = opts.parent ? dirtyPages(vm) : (dirtyPages(vm), fullPages(vm));
+  // A full snapshot carries its page index, so a restore can validate it without unpacking memory (lazy restore).
+  const index: Section = { name: PAGE_INDEX_SECTION, data: new Uint8Array(Uint32Array.from(gpns).buffer) };
   return writeSnapshot(path, {
-    abi: vm.core.k.ABI_VERSION, config: machineConfig(vm), parent: opts.parent, sections: [core, devicesSection(vm)], pages: pageSource(vm, gpns),
-  }, { onProgress: opts.onProgress });
+    abi: vm.core.k.ABI_VERSION, config: machineConfig(vm), parent: opts.parent,
+    sections: opts.parent ? [core, devicesSection(vm)] : [core, devicesSection(vm), index], pages: pageSource(vm, gpns),
+  }, { onProgress: opts.onProgress, chunkPages: SNAPSHOT_CHUNK_PAGES });
 }
 
 export interface RestoreOptions {
   io?: DeviceOptions["io"];
   onConsole?: (b: Uint8Array) => void;
   sw?: VirtualSwitch;
-  /** Overrides the saved configuration's deterministic flag (default: as saved). */
   onProgress?: (p: Progress) => void;
+  /** false: load all memory before the first instruction (default: lazily, when the snapshot allows it). */
+  lazy?: boolean;
 }
 
 /** Starts a VM from a snapshot (or the newest file of a chain): nothing of it runs until the caller runs it. */
 export async function restoreSnapshot(path: string, expectAbi: number, opts: RestoreOptions = {}): Promise<{ vm: Vm; parent: ParentRef }> {
+  if (opts.lazy !== false) {
+    const lazy = await restoreLazily(path, expectAbi, opts);
+    if (lazy) return lazy;
+  }
   const chain = await readChain(path, { expectAbi, expectConfig: checkMachineConfig });
   let vm: Vm | undefined;
   try {
@@ -57,5 +72,45 @@ export async function restoreSnapshot(path: string, expectAbi: number, opts: Res
     throw e instanceof WasmvisorError ? e : new WasmvisorError(`cannot restore ${path}: ${(e as Error).message}`);
   } finally {
     await chain.close();
+  }
+}
+
+/**
+ * Lazy restore of a full snapshot with a page index (RAM up to 2 GiB): validated by checksums, the machine and its
+ * state set up, memory left in the file — the guest's first touch of a page, and a prefetch between run slices,
+ * bring it back (snapshot/lazy.ts). Returns null when the snapshot does not allow it (a chain, no index).
+ */
+async function restoreLazily(path: string, expectAbi: number, opts: RestoreOptions): Promise<{ vm: Vm; parent: ParentRef } | null> {
+  const snap = await readSnapshot(path, { expectAbi, expectConfig: checkMachineConfig, deferPages: true });
+  const cfg = snap.config as MachineConfig;
+  if (snap.parent || !snap.section(PAGE_INDEX_SECTION) || cfg.memBytes > 2 ** 31) { await snap.close(); return null; }
+  let vm: Vm | undefined;
+  try {
+    vm = createMachine(cfg);
+    if (cfg.devices.length) {
+      await attachDevices(vm, cfg.devices, { io: opts.io ?? (cfg.deterministic ? "sync" : "thread"), onConsole: opts.onConsole, sw: opts.sw });
+      await vm.devices!.quiesce(); // no DMA until every page is back
+    }
+    // The ROM (firmware boot) comes back at once: it is small and must be declared whole.
+    if (cfg.rom) {
+      const romFirst = Number(BigInt(cfg.rom.base) >> 12n), n = cfg.rom.bytes / 4096;
+      const rom = new Uint8Array(cfg.rom.bytes);
+      for (let i = 0; i < snap.pages.gpns.length; i++) {
+        const g = snap.pages.gpns[i];
+        if (g >= romFirst && g < romFirst + n) rom.set(await snap.pages.get(i), (g - romFirst) * 4096);
+      }
+      vm.loadRom(BigInt(cfg.rom.base), rom);
+    }
+    const v = vm;
+    const loader = new LazyLoader(v, snap, async () => { v.lazy = undefined; v.devices?.thaw(); });
+    v.lazy = loader;
+    loader.begin();
+    applyCore(v, snap.section("core"));
+    await applyDevices(v, snap.section("devices"));
+    return { vm: v, parent: { path, digest: snap.digest } };
+  } catch (e) {
+    await vm?.devices?.close();
+    await snap.close();
+    throw e instanceof WasmvisorError ? e : new WasmvisorError(`cannot restore ${path}: ${(e as Error).message}`);
   }
 }
