@@ -38,7 +38,7 @@
 // duplicated or reordered as a whole.
 import { open, type FileHandle } from "node:fs/promises";
 import { createHash, type Hash } from "node:crypto";
-import { realpathSync } from "node:fs";
+import { realpathSync, readSync } from "node:fs";
 import { deflateRaw, inflateRawSync, type InputType, type ZlibOptions } from "node:zlib";
 import { promisify } from "node:util";
 import { dirname, isAbsolute, resolve } from "node:path";
@@ -561,7 +561,8 @@ async function validate(path: string, fh: FileHandle, opts: ReadOptions): Promis
 /** Re-reads a validated chunk from the open file; the checksum is checked again in case the file was overwritten in place. */
 async function loadChunk(path: string, fh: FileHandle, c: ChunkInfo, k: number): Promise<Buffer> {
   const b = Buffer.alloc(c.len);
-  const { bytesRead } = await fh.read(b, 0, c.len, c.offset);
+  // Synchronous: a lazily restored guest waits for this page, and a thread-pool round trip only adds latency.
+  const bytesRead = readSync(fh.fd, b, 0, c.len, c.offset);
   const body = b.subarray(0, c.len - HASH);
   if (bytesRead !== c.len || !createHash("sha256").update(body).digest().equals(b.subarray(c.len - HASH))) {
     throw new WasmvisorError(`${path}: ${chunkName(k)} changed on disk after the snapshot was validated`);
