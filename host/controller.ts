@@ -14,6 +14,8 @@ export class VmController {
   private holds = 0;
   private ending: "quit" | "detach" | null = null;
   private pausedWaiters: (() => void)[] = [];
+  /** True while the run loop sits at a boundary in its pause branch (set by onPaused, cleared when it runs on). */
+  private atBoundary = false;
   /** True while runToExit drives this VM. */
   running = false;
   /** The newest snapshot of this VM: the parent of an incremental one. */
@@ -24,8 +26,12 @@ export class VmController {
   /** For runToExit's options. */
   runOptions(): Pick<RunOptions, "control" | "onPaused"> {
     return {
-      control: () => this.ending ?? (this.userPaused || this.holds > 0 ? "pause" : "run"),
-      onPaused: () => { for (const w of this.pausedWaiters.splice(0)) w(); },
+      control: () => {
+        const c = this.ending ?? (this.userPaused || this.holds > 0 ? "pause" : "run");
+        if (c !== "pause") this.atBoundary = false;
+        return c;
+      },
+      onPaused: () => { this.atBoundary = true; for (const w of this.pausedWaiters.splice(0)) w(); },
     };
   }
 
@@ -45,7 +51,7 @@ export class VmController {
     this.holds++;
     const devices = this.vm.devices;
     try {
-      if (this.running) {
+      if (this.running && !this.atBoundary) {
         const paused = new Promise<void>((r) => this.pausedWaiters.push(r));
         // A run loop sleeping in WFI would notice the pause only when its sleep ends: wake it now.
         const { view, index } = this.vm.wakeWord;

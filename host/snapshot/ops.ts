@@ -9,8 +9,9 @@ import type { VirtualSwitch } from "../virtio/switch.js";
 import { WasmvisorError } from "../errors.js";
 
 /**
- * Pages per memory chunk: 64 (256 KiB) rather than the format's default 256, so that a lazily restored guest's
- * page fault unpacks a quarter of the data; compression loses ~1 %.
+ * Pages per memory chunk of a full snapshot: 64 (256 KiB) rather than the format's default 256, so that a lazily
+ * restored guest's page fault unpacks a quarter of the data (compression loses ~1 %). Incremental snapshots, which
+ * restore eagerly, keep the default: fewer, larger records.
  */
 const SNAPSHOT_CHUNK_PAGES = 64;
 
@@ -32,7 +33,7 @@ export async function saveSnapshot(vm: Vm, path: string, opts: SaveOptions = {})
   return writeSnapshot(path, {
     abi: vm.core.k.ABI_VERSION, config: machineConfig(vm), parent: opts.parent,
     sections: opts.parent ? [core, devicesSection(vm)] : [core, devicesSection(vm), index], pages: pageSource(vm, gpns),
-  }, { onProgress: opts.onProgress, chunkPages: SNAPSHOT_CHUNK_PAGES });
+  }, { onProgress: opts.onProgress, chunkPages: opts.parent ? undefined : SNAPSHOT_CHUNK_PAGES });
 }
 
 export interface RestoreOptions {
