@@ -39,7 +39,7 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { createHash, type Hash } from "node:crypto";
 import { realpathSync, readSync } from "node:fs";
-import { deflateRaw, inflateRawSync, type InputType, type ZlibOptions } from "node:zlib";
+import { deflateRaw, deflateRawSync, inflateRawSync, type InputType, type ZlibOptions } from "node:zlib";
 import { promisify } from "node:util";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { WasmvisorError } from "../errors.js";
@@ -57,6 +57,8 @@ const MAX_META = 16 << 20;
 const MAX_SECTION = 256 << 20;
 /** Unpacked memory chunks kept from validation for the page reads that follow (see validate). */
 const KEEP_RAW_BYTES = 256 << 20;
+/** Records up to this size are compressed synchronously (sections, small chunks). */
+const SYNC_DEFLATE_MAX = 64 << 10;
 /** Bytes read at a time while validating. */
 const READ_AHEAD = 4 << 20;
 const MAGIC = Buffer.from([0x89, 0x57, 0x56, 0x53, 0x4e, 0x41, 0x50, 0x0a]);
@@ -200,7 +202,8 @@ function record(kind: number, codec: number, name: string, stored: Uint8Array, r
 
 async function packed(kind: number, name: string, raw: Uint8Array, level: number): Promise<Buffer> {
   if (level === 0) return record(kind, CODEC_STORED, name, raw, raw.length);
-  const z = await deflateRawAsync(raw, { level });
+  // Small records are compressed right here: a thread-pool round trip costs more than the work.
+  const z = raw.length <= SYNC_DEFLATE_MAX ? deflateRawSync(raw, { level }) : await deflateRawAsync(raw, { level });
   // Incompressible data (already compressed or random) is stored as is rather than grown.
   return z.length < raw.length ? record(kind, CODEC_DEFLATE, name, z, raw.length) : record(kind, CODEC_STORED, name, raw, raw.length);
 }
@@ -258,10 +261,11 @@ export async function writeSnapshot(path: string, snap: Snapshot, opts: WriteOpt
     head.writeUInt32LE(FORMAT_VERSION, 8);
     head.writeUInt32LE(snap.abi, 12);
     head.writeUInt32LE(meta.length, 16);
-    await out.write(Buffer.concat([head, meta, createHash("sha256").update(head).update(meta).digest()]));
-
+    // The header and the sections go out in one write.
     progress({ phase: "sections", done: 0, total });
-    for (const s of snap.sections) await out.write(await packed(KIND_SECTION, s.name, s.data, level));
+    const first = [head, meta, createHash("sha256").update(head).update(meta).digest()];
+    for (const s of snap.sections) first.push(await packed(KIND_SECTION, s.name, s.data, level));
+    await out.write(Buffer.concat(first));
 
     let chunks = 0, written = 0;
     const inflight: { p: Promise<Buffer>; pages: number }[] = [];
