@@ -340,7 +340,7 @@ class Input {
     } else {
       // Refill: what is left of the buffer plus at least READ_AHEAD more (or all of n).
       const want = Math.min(Math.max(n, READ_AHEAD), this.size - this.pos);
-      const nb = Buffer.alloc(want);
+      const nb = Buffer.allocUnsafe(want); // every byte is read into it below (or the file is refused as truncated)
       let off = 0;
       if (have > 0) { this.buf.copy(nb, 0, this.pos - this.bufAt); off = have; }
       while (off < want) {
