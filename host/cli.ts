@@ -141,6 +141,21 @@ function writeFileAtomic(path: string, data: string): void {
   renameSync(tmp, path);
 }
 
+/** --timeout and --max-insns, shared by run, restore and incoming. */
+function parseLimits(o: { timeout?: string; "max-insns"?: string }): { timeoutMs?: number; maxInsns?: bigint } {
+  return {
+    timeoutMs: o.timeout !== undefined ? parseNumber(o.timeout, "--timeout") * 1000 : undefined,
+    maxInsns: o["max-insns"] !== undefined ? BigInt(Math.floor(parseNumber(o["max-insns"], "--max-insns"))) : undefined,
+  };
+}
+
+/** Joins this process's virtual switch to others over UDP (--bridge, repeatable). */
+async function openBridges(specs: string[] | undefined): Promise<{ close(): void }[]> {
+  const out: { close(): void }[] = [];
+  for (const b of specs ?? []) out.push(await udpBridge(defaultSwitch, b));
+  return out;
+}
+
 /** Writes guest console output to stdout; once the reader has gone (EPIPE, e.g. `| head`) output is dropped. */
 let stdoutGone = false;
 function consoleOut(b: Uint8Array): void {
@@ -200,8 +215,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   const memBytes = o.mem !== undefined ? parseSize(o.mem) : DEFAULT_MEM_BYTES;
   const gran = o["signature-granularity"] !== undefined ? parseNumber(o["signature-granularity"], "--signature-granularity") : 4;
   if (![4, 8, 16].includes(gran)) throw new WasmvisorError("--signature-granularity must be 4, 8 or 16");
-  const timeoutMs = o.timeout !== undefined ? parseNumber(o.timeout, "--timeout") * 1000 : undefined;
-  const maxInsns = o["max-insns"] !== undefined ? BigInt(Math.floor(parseNumber(o["max-insns"], "--max-insns"))) : undefined;
+  const { timeoutMs, maxInsns } = parseLimits(o);
 
   const buf = readInputFile(path);
   // "default" (QEMU's spelling for its bundled firmware) is our default too: direct boot, the hypervisor is the SBI.
@@ -235,8 +249,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     ...(o.rng ? [{ kind: "rng" } as DeviceSpec] : []),
     ...(o["virtio-console"] ? [{ kind: "console" } as DeviceSpec] : []),
   ];
-  const bridges: { close(): void }[] = [];
-  for (const b of o.bridge ?? []) bridges.push(await udpBridge(defaultSwitch, b));
+  const bridges = await openBridges(o.bridge);
   if (specs.length) {
     await attachDevices(vm, specs, { io: o.io === "sync" || (o.io === undefined && o.deterministic) ? "sync" : "thread", onConsole: consoleOut });
   }
@@ -381,8 +394,7 @@ async function cmdRestore(argv: string[]): Promise<number> {
   if (r.positionals.length !== 1) throw new WasmvisorError("restore: expected one snapshot file (see wasmvisor restore --help)");
   const o = r.values as RunFlags & { io?: string; bridge?: string[]; timeout?: string; "max-insns"?: string };
   if (o.io !== undefined && o.io !== "thread" && o.io !== "sync") throw new WasmvisorError(`--io: want thread or sync (got ${o.io})`);
-  const bridges: { close(): void }[] = [];
-  for (const b of o.bridge ?? []) bridges.push(await udpBridge(defaultSwitch, b));
+  const bridges = await openBridges(o.bridge);
   const t0 = performance.now();
   const { vm, parent } = await restoreSnapshot(resolvePath(r.positionals[0]), Vm.abiVersion(), { io: o.io as "thread" | "sync" | undefined, onConsole: consoleOut });
   if (process.env.WASMVISOR_VERBOSE) process.stderr.write(`wasmvisor: restored in ${(performance.now() - t0).toFixed(1)} ms\n`);
@@ -390,8 +402,7 @@ async function cmdRestore(argv: string[]): Promise<number> {
   ctl.last = parent;
   return runAndReport(vm, o, {
     ctl, bridges,
-    timeoutMs: o.timeout !== undefined ? parseNumber(o.timeout, "--timeout") * 1000 : undefined,
-    maxInsns: o["max-insns"] !== undefined ? BigInt(Math.floor(parseNumber(o["max-insns"], "--max-insns"))) : undefined,
+    ...parseLimits(o),
   });
 }
 
@@ -444,8 +455,7 @@ Waits for one live migration ('wasmvisor migrate'), then runs the VM as 'run' do
   if (!o.listen || !o.psk) throw new WasmvisorError("incoming: needs --listen [HOST:]PORT and --psk FILE");
   const m = /^(?:(.+):)?(\d+)$/.exec(o.listen);
   if (!m) throw new WasmvisorError(`--listen: '${o.listen}' is not [HOST:]PORT`);
-  const bridges: { close(): void }[] = [];
-  for (const b of o.bridge ?? []) bridges.push(await udpBridge(defaultSwitch, b));
+  const bridges = await openBridges(o.bridge);
   const server = net.createServer();
   await new Promise<void>((res, rej) => { server.once("error", (e) => rej(new WasmvisorError(`--listen ${o.listen}: ${e.message}`))); server.listen(Number(m[2]), m[1] ?? "127.0.0.1", () => res()); });
   process.stderr.write(`wasmvisor: waiting for a migration on ${m[1] ?? "127.0.0.1"}:${(server.address() as net.AddressInfo).port}\n`);
@@ -459,8 +469,7 @@ Waits for one live migration ('wasmvisor migrate'), then runs the VM as 'run' do
   await got.confirm();
   return runAndReport(got.vm, o, {
     ctl, bridges,
-    timeoutMs: o.timeout !== undefined ? parseNumber(o.timeout, "--timeout") * 1000 : undefined,
-    maxInsns: o["max-insns"] !== undefined ? BigInt(Math.floor(parseNumber(o["max-insns"], "--max-insns"))) : undefined,
+    ...parseLimits(o),
   });
 }
 

@@ -14,7 +14,7 @@ import { WasmvisorError } from "../errors.js";
 import type { VmController } from "../controller.js";
 import type { Vm } from "../vm.js";
 import type { Progress } from "../progress.js";
-import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, fullPages, dirtyPages, createMachine, applyCore, type MachineConfig } from "../snapshot/vmstate.js";
+import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, fullPages, dirtyPages, createMachine, applyCore, PageSink, type MachineConfig } from "../snapshot/vmstate.js";
 import { attachDevices, type DeviceOptions } from "../virtio/devices.js";
 import type { VirtualSwitch } from "../virtio/switch.js";
 
@@ -169,8 +169,7 @@ export async function migrateIn(server: net.Server, pskFile: string, opts: Incom
     if (h.abi !== vm.core.k.ABI_VERSION) throw new WasmvisorError(`migration source runs core ABI ${h.abi}, this wasmvisor ${vm.core.k.ABI_VERSION}`);
     await ch.send(T_READY, Buffer.from("{}"));
     ch.phase = "receiving memory";
-    const romFirst = cfg.rom ? Number(BigInt(cfg.rom.base) >> 12n) : -1, romPages = cfg.rom ? cfg.rom.bytes / 4096 : 0;
-    const rom = cfg.rom ? new Uint8Array(cfg.rom.bytes) : undefined;
+    const sink = new PageSink(vm, cfg);
     let received = 0;
     for (;;) {
       const m = await ch.recv();
@@ -181,15 +180,14 @@ export async function migrateIn(server: net.Server, pskFile: string, opts: Incom
         if (m.payload.length !== 4 + n * 4 + n * 4096) throw new WasmvisorError("migration: malformed page batch");
         for (let i = 0; i < n; i++) {
           const g = dv.getUint32(4 + i * 4, true), data = m.payload.subarray(4 + n * 4 + i * 4096, 4 + n * 4 + (i + 1) * 4096);
-          if (rom && g >= romFirst && g < romFirst + romPages) rom.set(data, (g - romFirst) * 4096);
-          else vm.writePhys(BigInt(g) * 4096n, data, "migrated page");
+          sink.put(g, data);
         }
         received += n;
         opts.onProgress?.({ phase: "receiving memory", done: received * 4096, total: cfg.memBytes });
         continue;
       }
       if (m.type !== T_FINAL) throw new WasmvisorError("migration source spoke out of protocol");
-      if (rom && cfg.rom) vm.loadRom(BigInt(cfg.rom.base), rom);
+      sink.finish();
       if (m.payload.length < 4) throw new WasmvisorError("migration: malformed final state");
       const coreLen = m.payload.readUInt32LE(0);
       if (coreLen > m.payload.length - 4) throw new WasmvisorError("migration: malformed final state");

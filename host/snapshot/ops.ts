@@ -1,7 +1,7 @@
 // Saving a (paused) VM to a snapshot file and starting a VM from one: full and incremental snapshots, chains.
 import { writeSnapshot, readChain, readSnapshot, PAGE_INDEX_SECTION, type WriteResult, type ParentRef, type Section } from "./format.js";
 import { LazyLoader } from "./lazy.js";
-import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, pageSource, fullPages, dirtyPages, createMachine, applyPages, applyCore, type MachineConfig } from "./vmstate.js";
+import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, pageSource, fullPages, dirtyPages, createMachine, applyPages, applyCore, PageSink, type MachineConfig } from "./vmstate.js";
 import type { Vm } from "../vm.js";
 import type { Progress } from "../progress.js";
 import { attachDevices, type DeviceOptions } from "../virtio/devices.js";
@@ -94,13 +94,9 @@ async function restoreLazily(path: string, expectAbi: number, opts: RestoreOptio
     }
     // The ROM (firmware boot) comes back at once: it is small and must be declared whole.
     if (cfg.rom) {
-      const romFirst = Number(BigInt(cfg.rom.base) >> 12n), n = cfg.rom.bytes / 4096;
-      const rom = new Uint8Array(cfg.rom.bytes);
-      for (let i = 0; i < snap.pages.gpns.length; i++) {
-        const g = snap.pages.gpns[i];
-        if (g >= romFirst && g < romFirst + n) rom.set(await snap.pages.get(i), (g - romFirst) * 4096);
-      }
-      vm.loadRom(BigInt(cfg.rom.base), rom);
+      const sink = new PageSink(vm, cfg);
+      for (let i = 0; i < snap.pages.gpns.length; i++) if (sink.isRom(snap.pages.gpns[i])) sink.put(snap.pages.gpns[i], await snap.pages.get(i));
+      sink.finish();
     }
     const v = vm;
     const loader = new LazyLoader(v, snap, async () => { v.lazy = undefined; v.devices?.thaw(); });

@@ -102,17 +102,37 @@ export function createMachine(cfg: MachineConfig): Vm {
   return Vm.create(opts);
 }
 
+/**
+ * Where saved pages go back into a VM: RAM pages straight into guest memory, ROM pages collected and declared as
+ * the ROM at finish() (a ROM is declared whole). Shared by restore, lazy restore (ROM only) and migration.
+ */
+export class PageSink {
+  private readonly romFirst: number;
+  private readonly romPages: number;
+  private rom: Uint8Array | undefined;
+  constructor(private readonly vm: Vm, private readonly cfg: MachineConfig) {
+    this.romFirst = cfg.rom ? Number(BigInt(cfg.rom.base) >> 12n) : -1;
+    this.romPages = cfg.rom ? cfg.rom.bytes / 4096 : 0;
+    this.rom = cfg.rom ? new Uint8Array(cfg.rom.bytes) : undefined;
+  }
+  /** True if guest page number g lies in the ROM. */
+  isRom(g: number): boolean { return g >= this.romFirst && g < this.romFirst + this.romPages; }
+  put(g: number, data: Uint8Array): void {
+    if (this.rom && this.isRom(g)) this.rom.set(data, (g - this.romFirst) * 4096);
+    else this.vm.writePhys(BigInt(g) * 4096n, data, "saved page");
+  }
+  /** Declares the ROM with the pages collected. */
+  finish(): void {
+    if (this.rom && this.cfg.rom) this.vm.loadRom(BigInt(this.cfg.rom.base), this.rom);
+    this.rom = undefined;
+  }
+}
+
 /** Writes saved pages back (ROM pages re-declare the ROM). */
 export async function applyPages(vm: Vm, cfg: MachineConfig, pages: { gpns: ArrayLike<number>; get(i: number): Uint8Array | Promise<Uint8Array> }): Promise<void> {
-  const romFirst = cfg.rom ? Number(BigInt(cfg.rom.base) >> 12n) : -1, romPages = cfg.rom ? cfg.rom.bytes / 4096 : 0;
-  let rom: Uint8Array | undefined = cfg.rom ? new Uint8Array(cfg.rom.bytes) : undefined;
-  for (let i = 0; i < pages.gpns.length; i++) {
-    const g = pages.gpns[i], data = await pages.get(i);
-    if (rom && g >= romFirst && g < romFirst + romPages) { rom.set(data, (g - romFirst) * 4096); continue; }
-    vm.writePhys(BigInt(g) * 4096n, data, "snapshot page");
-  }
-  if (rom && cfg.rom) vm.loadRom(BigInt(cfg.rom.base), rom);
-  rom = undefined;
+  const sink = new PageSink(vm, cfg);
+  for (let i = 0; i < pages.gpns.length; i++) sink.put(pages.gpns[i], await pages.get(i));
+  sink.finish();
 }
 
 /** Applies the core's state section; nothing is changed if it does not fit. */
