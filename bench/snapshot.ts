@@ -19,6 +19,7 @@ import { randomBytes } from "node:crypto";
 import { deflateRaw, type InputType, type ZlibOptions } from "node:zlib";
 import { promisify } from "node:util";
 import { createVm, restoreVm, type VirtualMachine } from "../host/api.js";
+import { deflateOptions } from "../host/snapshot/format.js";
 import { cachedImages } from "../host/files.js";
 import { Vm } from "../host/vm.js";
 import { runToExit } from "../host/runner.js";
@@ -126,7 +127,8 @@ async function writeAlone(path: string, data: Uint8Array, deflate: boolean): Pro
   try {
     if (deflate) {
       const chunks: Promise<Buffer>[] = [];
-      for (let i = 0; i < data.length; i += 1 << 20) chunks.push(deflateRawAsync(data.subarray(i, i + (1 << 20)), { level: 1 }));
+      // The snapshot writer's zlib options (level 1, one output buffer per chunk): the same compression work.
+      for (let i = 0; i < data.length; i += 1 << 20) chunks.push(deflateRawAsync(data.subarray(i, i + (1 << 20)), deflateOptions(1, 1 << 20)));
       for (const c of chunks) await fh.write(await c);
     } else {
       await fh.write(data);
