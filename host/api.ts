@@ -112,7 +112,7 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
         timeoutMs: this.config.timeoutMs, maxInsns: this.config.maxInsns, input: this.queue,
         onConsole: out, ...ctl.runOptions(),
       });
-    }).finally(() => { ctl.running = false; return this.vm.devices?.close(); })
+    }).finally(async () => { ctl.running = false; await this.vm.lazy?.abandon(); await this.vm.devices?.close(); })
       .then((r) => { this.setState("stopped"); this.console.end(); this.emit("exit", r); return r; },
         (e: Error) => { this.setState("stopped"); this.console.end(); this.emit("error", e); throw e; });
     return this.done;

@@ -334,6 +334,7 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
     }
     if (o.digest) { await vm.lazy?.complete(); say(`state digest ${vmDigest(vm)} at instret ${vm.instret}`); }
   } finally {
+    await vm.lazy?.abandon();
     await vm.devices?.close();
     for (const b of x.bridges ?? []) b.close();
   }

@@ -140,6 +140,8 @@ describe("snapshot format", () => {
       .toBe('snapshot: section "cpu" appears twice');
     expect(await rejects(writeSnapshot(p, base(memory([1]), { parent: { path: "x", digest: "abc" } }))))
       .toBe('snapshot: parent digest "abc" is not a hex SHA-256');
+    expect(await rejects(writeSnapshot(p, base(memory([1]), { sections: [{ name: "pages", data: new Uint8Array(4) }] }))))
+      .toBe('snapshot: section name "pages" is reserved for the page index');
     expect(existsSync(p)).toBe(false);
     expect(readdirSync(dir).filter((n) => n.includes(".tmp-"))).toEqual([]);
   });
@@ -174,13 +176,13 @@ describe("snapshot format", () => {
     for (const n of cuts) {
       writeFileSync(p, bytes.subarray(0, n));
       const m = await readFails(p);
-      const r = /^.*: snapshot truncated at byte (\d+) \((header|section "(cpu|devices|empty|\?)"|memory chunk [0-2]|trailer|record header)\)$/.exec(m);
+      const r = /^.*: snapshot truncated at byte (\d+) \((header|section "(cpu|devices|empty|pages|\?)"|memory chunk [0-2]|trailer|record header)\)$/.exec(m);
       expect(r, `cut at ${n}: ${m}`).not.toBeNull();
       expect(Number(r![1])).toBe(n);
       parts.add(r![2].replace(/\d+$/, "N"));
     }
     expect([...parts].sort()).toEqual(['header', 'memory chunk N', 'record header', 'section "?"', 'section "cpu"',
-      'section "devices"', 'section "empty"', 'trailer'].sort());
+      'section "devices"', 'section "empty"', 'section "pages"', 'trailer'].sort());
   });
 
   it("every single flipped bit in a small snapshot is detected", async () => {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { runCli, guestPath, CLI, ROOT } from "./helpers";
 import { cachedImages } from "../host/files.js";
 import { restoreVm, createVm } from "../host/api.js";
-import { restoreSnapshot } from "../host/snapshot/ops.js";
+import { restoreSnapshot, saveSnapshot } from "../host/snapshot/ops.js";
 import { vmDigest } from "../host/snapshot/vmstate.js";
 import { Vm } from "../host/vm.js";
 
@@ -88,6 +88,40 @@ describe("lazy restore", () => {
       expect(loader.faults).toBeGreaterThan(100);
       await loader.complete();
       expect(lazy.vm.lazy).toBeUndefined();
+      expect(vmDigest(lazy.vm)).toBe(vmDigest(eager.vm));
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  });
+
+  it("a chain (full + two incrementals) restores lazily too, each page from the newest file that holds it", async () => {
+    const d = tmp();
+    try {
+      const vm = Vm.create({ memBytes: 64 << 20, deterministic: true });
+      vm.loadElf(readFileSync(guestPath("memcheck.elf")));
+      const files = [join(d, "c0.wvs"), join(d, "c1.wvs"), join(d, "c2.wvs")];
+      let parent: { path: string; digest: string } | undefined;
+      for (const f of files) {
+        vm.run(8_000_000); // memcheck keeps rewriting its 16 MiB: each layer holds pages the older ones hold too
+        const r = await saveSnapshot(vm, f, { parent });
+        parent = { path: f, digest: r.digest };
+      }
+      const want = vmDigest(vm);
+      const lazy = await restoreSnapshot(files[2], Vm.abiVersion(), {});
+      const eager = await restoreSnapshot(files[2], Vm.abiVersion(), { lazy: false });
+      expect(lazy.vm.lazy?.active).toBe(true);
+      expect(eager.vm.lazy).toBeUndefined();
+      expect(vmDigest(eager.vm)).toBe(want);
+      const loader = lazy.vm.lazy!;
+      for (const r of [lazy, eager]) {
+        let left = 2_000_000;
+        while (left > 0) {
+          const before = r.vm.instret;
+          const stop = r.vm.run(Math.min(left, 100_000));
+          if (stop === "page") await loader.fault();
+          left -= Number(r.vm.instret - before);
+        }
+      }
+      expect(loader.faults).toBeGreaterThan(100);
+      await loader.complete();
       expect(vmDigest(lazy.vm)).toBe(vmDigest(eager.vm));
     } finally { rmSync(d, { recursive: true, force: true }); }
   });

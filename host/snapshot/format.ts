@@ -53,7 +53,10 @@ export const FORMAT_VERSION = 2;
 /** The previous version (digest over the bytes rather than the checksums): still read. */
 const FORMAT_VERSION_1 = 1;
 export const PAGE_SIZE = 4096;
-/** Optional section: the page numbers of every memory chunk, in file order (u32 little-endian each). */
+/**
+ * Section the writer adds to every snapshot (callers cannot supply it): the page numbers of every memory chunk, in
+ * file order (u32 little-endian each). It lets a reader validate chunks by their checksums without unpacking them.
+ */
 export const PAGE_INDEX_SECTION = "pages";
 /** 256 pages = 1 MiB per chunk: large enough to compress well, small enough to keep memory use flat. */
 export const DEFAULT_CHUNK_PAGES = 256;
@@ -64,8 +67,8 @@ const MAX_SECTION = 256 << 20;
 const KEEP_RAW_BYTES = 256 << 20;
 /** Records up to this size are compressed synchronously (sections, small chunks). */
 const SYNC_DEFLATE_MAX = 64 << 10;
-/** Bytes read at a time while validating. */
-const READ_AHEAD = 4 << 20;
+/** Bytes read at a time while validating: a full snapshot's records (64-page chunks, at most ~257 KiB) fit. */
+const READ_AHEAD = 512 << 10;
 const MAGIC = Buffer.from([0x89, 0x57, 0x56, 0x53, 0x4e, 0x41, 0x50, 0x0a]);
 const KIND_SECTION = 1, KIND_CHUNK = 2, KIND_TRAILER = 0xff;
 const CODEC_STORED = 0, CODEC_DEFLATE = 1;
@@ -146,6 +149,8 @@ export interface PageReader extends PageSource {
 
 /** What a restore needs: configuration, sections and pages. Close it when done (it holds the file open). */
 export interface SnapshotView {
+  /** Every file behind the view has a page index (PAGE_INDEX_SECTION): it can be restored lazily. */
+  readonly indexed: boolean;
   readonly abi: number;
   readonly config: unknown;
   readonly sections: readonly Section[];
@@ -302,6 +307,7 @@ function checkSnapshot(snap: Snapshot, chunkPages: number, level: number): void 
     if (names.has(s.name)) bad(`section ${JSON.stringify(s.name)} appears twice`);
     if (s.name.length === 0 || Buffer.byteLength(s.name) > 0xffff) bad(`section name ${JSON.stringify(s.name)} is empty or too long`);
     if (s.data.length > MAX_SECTION) bad(`section ${JSON.stringify(s.name)} is ${s.data.length} bytes (limit ${MAX_SECTION})`);
+    if (s.name === PAGE_INDEX_SECTION) bad(`section name ${JSON.stringify(s.name)} is reserved for the page index`);
     names.add(s.name);
   }
   const seen = new Set<number>();
@@ -394,7 +400,8 @@ export async function writeSnapshot(path: string, snap: Snapshot, opts: WriteOpt
       const headSum = createHash("sha256").update(head).update(meta).digest();
       out.digest.update(headSum);
       const first: Uint8Array[] = [head, meta, headSum];
-      for (const s of snap.sections) {
+      const index: Section = { name: PAGE_INDEX_SECTION, data: new Uint8Array(Uint32Array.from(snap.pages.gpns).buffer) };
+      for (const s of [...snap.sections, index]) {
         const r = await packed(KIND_SECTION, s.name, s.data, level);
         out.digest.update(r.sum);
         first.push(...r.parts);
@@ -415,7 +422,7 @@ export async function writeSnapshot(path: string, snap: Snapshot, opts: WriteOpt
 
       const trailer = Buffer.alloc(TRAILER_BODY);
       trailer.writeUInt8(KIND_TRAILER, 0);
-      trailer.writeUInt32LE(snap.sections.length, 4);
+      trailer.writeUInt32LE(snap.sections.length + 1, 4);
       trailer.writeUInt32LE(chunks, 8);
       trailer.writeUInt32LE(n, 12);
       out.digest.update(trailer);
@@ -437,9 +444,14 @@ class Input {
   pos = 0;
   /** Version 1's file digest: every byte read (null once the file is known to be of version 2). */
   bytes: Hash | null = createHash("sha256");
-  // Read-ahead: one large read serves many small takes (a record's head, name, data and checksum), instead of a
-  // round trip to the thread pool for each.
-  private buf = Buffer.alloc(0);
+  // Read-ahead: one large read serves many small takes (a record's head, name, data and checksum). It goes through
+  // two buffers allocated once and used in turn, not a new buffer per refill: fresh memory costs a page fault per
+  // 4 KiB when first touched (~15 us each on our CI machines), which was most of a 16 MiB snapshot's validation
+  // time and all of its variance (22–107 ms). A refill overwrites the buffer before last, so a view that take()
+  // returns stays valid through the next take(), not beyond: callers that keep one longer copy it.
+  private readonly ring: Buffer[] = [];
+  private turn = 0;
+  private buf: Buffer = Buffer.alloc(0);
   private bufAt = 0;
   constructor(readonly path: string, readonly fh: FileHandle, readonly size: number) {}
 
@@ -456,17 +468,21 @@ class Input {
     if (n <= have) {
       b = this.buf.subarray(this.pos - this.bufAt, this.pos - this.bufAt + n);
     } else {
-      // Refill: what is left of the buffer plus at least READ_AHEAD more (or all of n).
+      // Refill: what is left of the buffer plus at least READ_AHEAD more (or all of n: a take larger than the
+      // ring's buffers gets a buffer of its own). Every byte up to want is read (or the file is refused as truncated).
       const want = Math.min(Math.max(n, READ_AHEAD), this.size - this.pos);
-      const nb = Buffer.allocUnsafe(want); // every byte is read into it below (or the file is refused as truncated)
+      let nb: Buffer;
+      if (want <= READ_AHEAD) { nb = this.ring[this.turn] ??= Buffer.allocUnsafe(READ_AHEAD); this.turn ^= 1; }
+      else nb = Buffer.allocUnsafe(want);
       let off = 0;
       if (have > 0) { this.buf.copy(nb, 0, this.pos - this.bufAt); off = have; }
       while (off < want) {
-        const { bytesRead } = await this.fh.read(nb, off, want - off, this.pos + off);
+        // Synchronous, as in loadChunk: a thread-pool round trip per read only adds latency (and its variance).
+        const bytesRead = readSync(this.fh.fd, nb, off, want - off, this.pos + off);
         if (bytesRead === 0) this.fail(`snapshot truncated at byte ${this.pos + off} (${part})`);
         off += bytesRead;
       }
-      this.buf = nb;
+      this.buf = nb.subarray(0, want);
       this.bufAt = this.pos;
       b = nb.subarray(0, n);
     }
@@ -491,15 +507,15 @@ interface RawRecord {
 async function readRecordBody(inp: Input, head: Buffer, offset: number, part: (name: string) => string, verify = true): Promise<RawRecord> {
   const kind = head.readUInt8(0), codec = head.readUInt8(1);
   const nameLen = head.readUInt16LE(2), storedLen = head.readUInt32LE(4), rawLen = head.readUInt32LE(8);
+  // Hashed as it comes (a view from inp.take lasts through one more take); the data and its checksum in one take.
+  const check = verify ? createHash("sha256").update(head) : undefined;
   const nameBytes = await inp.take(nameLen, part("?"));
+  check?.update(nameBytes);
   const name = nameBytes.toString("utf8");
   const what = part(name);
-  const stored = await inp.take(storedLen, what);
-  const sum = await inp.take(HASH, what);
-  if (verify) {
-    const want = createHash("sha256").update(head).update(nameBytes).update(stored).digest();
-    if (!want.equals(sum)) inp.fail(`${what} failed its checksum (at byte ${offset})`);
-  }
+  const body = await inp.take(storedLen + HASH, what);
+  const stored = body.subarray(0, storedLen), sum = body.subarray(storedLen);
+  if (check && !check.update(stored).digest().equals(sum)) inp.fail(`${what} failed its checksum (at byte ${offset})`);
   return { kind, codec, name, stored, rawLen, offset, sum };
 }
 
@@ -585,9 +601,9 @@ async function validate(path: string, fh: FileHandle, opts: ReadOptions): Promis
   const rest = await inp.take(8, "header");
   const abi = rest.readUInt32LE(0), metaLen = rest.readUInt32LE(4);
   if (metaLen > MAX_META) inp.fail(`snapshot header is malformed (meta length ${metaLen})`);
-  const metaBytes = await inp.take(metaLen, "header");
-  const headSum = await inp.take(HASH, "header");
-  const want = createHash("sha256").update(magic).update(u32(version)).update(rest).update(metaBytes).digest();
+  const metaAndSum = await inp.take(metaLen + HASH, "header"); // one take: `rest` must still be valid (see Input)
+  const metaBytes = metaAndSum.subarray(0, metaLen), headSum = metaAndSum.subarray(metaLen);
+  const want = createHash("sha256").update(MAGIC).update(u32(version)).update(rest).update(metaBytes).digest();
   if (!want.equals(headSum)) inp.fail("snapshot header failed its checksum");
   list.update(headSum);
   let meta: { pageSize?: unknown; config?: unknown; parent?: unknown };
@@ -681,7 +697,8 @@ async function validate(path: string, fh: FileHandle, opts: ReadOptions): Promis
       // Up to KEEP_RAW_BYTES of unpacked chunks are kept for the reads that follow (a restore reads every page
       // right away: unpacking twice was half its time); beyond that, pages are read again on demand, so memory
       // does not grow with the guest.
-      const keep = keptBytes + raw.length <= KEEP_RAW_BYTES ? raw : undefined;
+      // (A stored chunk's raw data is a view into the read-ahead buffers: kept, it is copied.)
+      const keep = keptBytes + raw.length <= KEEP_RAW_BYTES ? (r.codec === CODEC_STORED ? Buffer.from(raw) : raw) : undefined;
       if (keep) keptBytes += raw.length;
       chunks.push({ offset, len: inp.pos - offset, codec: r.codec, rawLen: r.rawLen, firstPage: pages, count: g.length, raw: keep });
       gpnParts.push(g);
@@ -735,9 +752,12 @@ function makeLoaded(path: string, fh: FileHandle, formatVersion: number, abi: nu
       return new Uint8Array(cache!.buffer, cache!.byteOffset + at, PAGE_SIZE);
     },
   };
+  // The page index is the format's own: callers see the sections they wrote.
+  const own = sections.filter((s) => s.name !== PAGE_INDEX_SECTION);
   return {
-    path, formatVersion, abi, config, parent, digest, bytes, sections, pages,
-    section: sectionLookup(sections),
+    path, formatVersion, abi, config, parent, digest, bytes, sections: own, pages,
+    indexed: own.length !== sections.length,
+    section: sectionLookup(own),
     async close() { if (!closed) { closed = true; cache = null; for (const c of chunks) c.raw = undefined; await fh.close(); } },
   };
 }
@@ -775,7 +795,7 @@ export async function readChain(path: string, opts: ReadOptions = {}): Promise<C
       visited.add(key);
       let snap: LoadedSnapshot;
       try {
-        snap = await readSnapshot(cur, { expectAbi: opts.expectAbi ?? child?.abi, expectConfig: opts.expectConfig });
+        snap = await readSnapshot(cur, { expectAbi: opts.expectAbi ?? child?.abi, expectConfig: opts.expectConfig, deferPages: opts.deferPages });
       } catch (e) {
         if (child && e instanceof WasmvisorError && /: no such file$/.test(e.message)) {
           throw new WasmvisorError(`${child.path}: parent snapshot ${cur} is missing`);
@@ -801,6 +821,13 @@ export async function readChain(path: string, opts: ReadOptions = {}): Promise<C
 
 function mergedView(layers: LoadedSnapshot[]): ChainView {
   const newest = layers[0];
+  const indexed = layers.every((l) => l.indexed);
+  const info = layers.map((l) => ({ path: l.path, digest: l.digest }));
+  if (layers.length === 1) {
+    // One file: its own pages (a restore's latency counts; the merge below costs milliseconds).
+    return { abi: newest.abi, config: newest.config, sections: newest.sections, section: newest.section, indexed, layers: info,
+      pages: newest.pages, close: () => newest.close() };
+  }
   // Owner of each page: the newest layer that holds it. Pages are listed oldest layer first and in file order
   // within a layer, so reading them in order reads each file sequentially.
   const owner = new Map<number, number>();
@@ -823,7 +850,8 @@ function mergedView(layers: LoadedSnapshot[]): ChainView {
     config: newest.config,
     sections: newest.sections,
     section: newest.section,
-    layers: layers.map((l) => ({ path: l.path, digest: l.digest })),
+    indexed,
+    layers: info,
     pages: { gpns, get: (i: number) => layers[from[2 * i]].pages.get(from[2 * i + 1]) },
     async close() { await Promise.all(layers.map((l) => l.close())); },
   };

@@ -3,18 +3,19 @@
 // slices it fills the remaining chunks in file order. Devices stay frozen until every page is back, and anything
 // that must see all of memory (snapshots, digests, migration) calls complete() first.
 import type { Vm } from "../vm.js";
-import type { LoadedSnapshot } from "./format.js";
+import type { SnapshotView } from "./format.js";
 import { WasmvisorError } from "../errors.js";
 
 export class LazyLoader {
   private readonly index = new Map<number, number>(); // page number -> index in the snapshot's page list
   private nextChunkStart = 0;
   private done = false;
+  private abandoned = false;
   readonly started = performance.now();
   /** Pages filled because the guest needed them (the rest were prefetched). */
   faults = 0;
 
-  constructor(private readonly vm: Vm, private readonly snap: LoadedSnapshot, private readonly onDone: () => Promise<void>) {
+  constructor(private readonly vm: Vm, private readonly snap: SnapshotView, private readonly onDone: () => Promise<void>) {
     snap.pages.gpns.forEach((g, i) => this.index.set(g, i));
   }
 
@@ -69,12 +70,23 @@ export class LazyLoader {
 
   /** Fills everything still pending. */
   async complete(): Promise<void> {
+    if (this.abandoned) throw new WasmvisorError("this VM stopped before its memory was back from its snapshot: it cannot be saved or inspected", 70);
     while (!this.done) {
       if (this.nextChunkStart >= this.snap.pages.gpns.length && this.vm.core.fn.lazy_pending() > 0) {
         throw new WasmvisorError("lazy restore: pages are pending that the snapshot does not list", 70);
       }
       await this.step();
     }
+  }
+
+  /**
+   * The VM's run ended before every page was back (a restore run for a few instructions): closes the snapshot
+   * rather than leave its file open until garbage collection. The VM can no longer be completed.
+   */
+  async abandon(): Promise<void> {
+    if (this.done) return;
+    this.done = this.abandoned = true;
+    await this.snap.close();
   }
 
   private async finishIfDone(): Promise<void> {

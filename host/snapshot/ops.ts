@@ -1,5 +1,5 @@
 // Saving a (paused) VM to a snapshot file and starting a VM from one: full and incremental snapshots, chains.
-import { writeSnapshot, readChain, readSnapshot, PAGE_INDEX_SECTION, type WriteResult, type ParentRef, type Section } from "./format.js";
+import { writeSnapshot, readChain, type WriteResult, type ParentRef } from "./format.js";
 import { LazyLoader } from "./lazy.js";
 import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, pageSource, fullPages, dirtyPages, createMachine, applyPages, applyCore, PageSink, type MachineConfig } from "./vmstate.js";
 import type { Vm } from "../vm.js";
@@ -10,8 +10,8 @@ import { WasmvisorError } from "../errors.js";
 
 /**
  * Pages per memory chunk of a full snapshot: 64 (256 KiB) rather than the format's default 256, so that a lazily
- * restored guest's page fault unpacks a quarter of the data (compression loses ~1 %). Incremental snapshots, which
- * restore eagerly, keep the default: fewer, larger records.
+ * restored guest's page fault unpacks a quarter of the data (compression loses ~1 %). Incremental snapshots keep
+ * the default: they are small, and fewer, larger records keep their fixed cost down.
  */
 const SNAPSHOT_CHUNK_PAGES = 64;
 
@@ -28,11 +28,10 @@ export interface SaveOptions {
 export async function saveSnapshot(vm: Vm, path: string, opts: SaveOptions = {}): Promise<WriteResult> {
   const core = coreSection(vm);
   const gpns = opts.parent ? dirtyPages(vm) : (dirtyPages(vm), fullPages(vm));
-  // A full snapshot carries its page index, so a restore can validate it without unpacking memory (lazy restore).
-  const index: Section = { name: PAGE_INDEX_SECTION, data: new Uint8Array(Uint32Array.from(gpns).buffer) };
+  // (The writer adds the page index, so a restore can validate the file, or its chain, without unpacking memory.)
   return writeSnapshot(path, {
     abi: vm.core.k.ABI_VERSION, config: machineConfig(vm), parent: opts.parent,
-    sections: opts.parent ? [core, devicesSection(vm)] : [core, devicesSection(vm), index], pages: pageSource(vm, gpns),
+    sections: [core, devicesSection(vm)], pages: pageSource(vm, gpns),
   }, { onProgress: opts.onProgress, chunkPages: opts.parent ? undefined : SNAPSHOT_CHUNK_PAGES });
 }
 
@@ -45,69 +44,53 @@ export interface RestoreOptions {
   lazy?: boolean;
 }
 
-/** Starts a VM from a snapshot (or the newest file of a chain): nothing of it runs until the caller runs it. */
+/**
+ * Starts a VM from a snapshot (or the newest file of a chain): nothing of it runs until the caller runs it.
+ * Lazily when it can (every file of the chain has a page index, RAM up to 2 GiB, and the caller did not ask for an
+ * eager restore): the chain is validated by checksums, the machine and its state set up, memory left in the files
+ * — the guest's first touch of a page, and a prefetch between run slices, bring it back (snapshot/lazy.ts).
+ * Otherwise every page is written back before this returns.
+ */
 export async function restoreSnapshot(path: string, expectAbi: number, opts: RestoreOptions = {}): Promise<{ vm: Vm; parent: ParentRef }> {
-  if (opts.lazy !== false) {
-    const lazy = await restoreLazily(path, expectAbi, opts);
-    if (lazy) return lazy;
-  }
-  const chain = await readChain(path, { expectAbi, expectConfig: checkMachineConfig });
+  const chain = await readChain(path, { expectAbi, expectConfig: checkMachineConfig, deferPages: opts.lazy !== false });
+  const cfg = chain.config as MachineConfig;
+  const lazy = opts.lazy !== false && chain.indexed && cfg.memBytes <= 2 ** 31;
   let vm: Vm | undefined;
+  let handedOver = false; // the lazy loader closes the chain when the last page is back
   try {
-    const cfg = chain.config as MachineConfig;
     vm = createMachine(cfg);
     if (cfg.devices.length) {
       await attachDevices(vm, cfg.devices, { io: opts.io ?? (cfg.deterministic ? "sync" : "thread"), onConsole: opts.onConsole, sw: opts.sw });
+      if (lazy) await vm.devices!.quiesce(); // no DMA until every page is back
     }
-    const total = chain.pages.gpns.length;
-    let n = 0;
-    await applyPages(vm, cfg, {
-      gpns: chain.pages.gpns,
-      get: async (i) => { if (++n % 4096 === 0) opts.onProgress?.({ phase: "restore", done: n * 4096, total: total * 4096 }); return chain.pages.get(i); },
-    });
+    if (lazy) {
+      // The ROM (firmware boot) comes back at once: it is small and must be declared whole.
+      if (cfg.rom) {
+        const sink = new PageSink(vm, cfg);
+        for (let i = 0; i < chain.pages.gpns.length; i++) if (sink.isRom(chain.pages.gpns[i])) sink.put(chain.pages.gpns[i], await chain.pages.get(i));
+        sink.finish();
+      }
+      const v = vm;
+      const loader = new LazyLoader(v, chain, async () => { v.lazy = undefined; v.devices?.thaw(); });
+      v.lazy = loader;
+      handedOver = true;
+      loader.begin();
+    } else {
+      const total = chain.pages.gpns.length;
+      let n = 0;
+      await applyPages(vm, cfg, {
+        gpns: chain.pages.gpns,
+        get: async (i) => { if (++n % 4096 === 0) opts.onProgress?.({ phase: "restore", done: n * 4096, total: total * 4096 }); return chain.pages.get(i); },
+      });
+    }
     applyCore(vm, chain.section("core"));
     await applyDevices(vm, chain.section("devices"));
     return { vm, parent: { path, digest: chain.layers[0].digest } };
   } catch (e) {
     await vm?.devices?.close();
+    if (handedOver) await chain.close();
     throw e instanceof WasmvisorError ? e : new WasmvisorError(`cannot restore ${path}: ${(e as Error).message}`);
   } finally {
-    await chain.close();
-  }
-}
-
-/**
- * Lazy restore of a full snapshot with a page index (RAM up to 2 GiB): validated by checksums, the machine and its
- * state set up, memory left in the file — the guest's first touch of a page, and a prefetch between run slices,
- * bring it back (snapshot/lazy.ts). Returns null when the snapshot does not allow it (a chain, no index).
- */
-async function restoreLazily(path: string, expectAbi: number, opts: RestoreOptions): Promise<{ vm: Vm; parent: ParentRef } | null> {
-  const snap = await readSnapshot(path, { expectAbi, expectConfig: checkMachineConfig, deferPages: true });
-  const cfg = snap.config as MachineConfig;
-  if (snap.parent || !snap.section(PAGE_INDEX_SECTION) || cfg.memBytes > 2 ** 31) { await snap.close(); return null; }
-  let vm: Vm | undefined;
-  try {
-    vm = createMachine(cfg);
-    if (cfg.devices.length) {
-      await attachDevices(vm, cfg.devices, { io: opts.io ?? (cfg.deterministic ? "sync" : "thread"), onConsole: opts.onConsole, sw: opts.sw });
-      await vm.devices!.quiesce(); // no DMA until every page is back
-    }
-    // The ROM (firmware boot) comes back at once: it is small and must be declared whole.
-    if (cfg.rom) {
-      const sink = new PageSink(vm, cfg);
-      for (let i = 0; i < snap.pages.gpns.length; i++) if (sink.isRom(snap.pages.gpns[i])) sink.put(snap.pages.gpns[i], await snap.pages.get(i));
-      sink.finish();
-    }
-    const v = vm;
-    const loader = new LazyLoader(v, snap, async () => { v.lazy = undefined; v.devices?.thaw(); });
-    v.lazy = loader;
-    loader.begin();
-    applyCore(v, snap.section("core"));
-    await applyDevices(v, snap.section("devices"));
-    return { vm: v, parent: { path, digest: snap.digest } };
-  } catch (e) {
-    await vm?.devices?.close();
-    await snap.close();
-    throw e instanceof WasmvisorError ? e : new WasmvisorError(`cannot restore ${path}: ${(e as Error).message}`);
+    if (!handedOver) await chain.close();
   }
 }
