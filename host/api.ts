@@ -49,6 +49,8 @@ export interface VirtualMachineEvents {
   /** Guest console output (also on `console`). */
   output: [Uint8Array];
   state: [VmState];
+  /** The first run slice has returned: the harts run (or wait in WFI, if that is where a snapshot saved them). */
+  running: [];
   /** The run ended: how (poweroff code, HTIF result), or why it was stopped. */
   exit: [RunResult];
   error: [Error];
@@ -110,7 +112,7 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
       ctl.running = true;
       return runToExit(this.vm, {
         timeoutMs: this.config.timeoutMs, maxInsns: this.config.maxInsns, input: this.queue,
-        onConsole: out, ...ctl.runOptions(),
+        onConsole: out, onRunning: () => this.emit("running"), ...ctl.runOptions(),
       });
     }).finally(async () => { ctl.running = false; await this.vm.lazy?.abandon(); await this.vm.devices?.close(); })
       .then((r) => { this.setState("stopped"); this.console.end(); this.emit("exit", r); return r; },

@@ -37,6 +37,11 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Retired-instruction limit. */
   maxInsns?: bigint;
+  /**
+   * Called once, when the first run slice has returned: the harts have resumed (after a restore they execute, or
+   * wait in WFI if that is where they were saved). What "restore to running" measures.
+   */
+  onRunning?: () => void;
   /** Called with console output as it appears. */
   onConsole?: (bytes: Uint8Array) => void;
   /** If set, every retired instruction is logged through it (slow). */
@@ -113,6 +118,7 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
       }
     }
     flush();
+    if (Object.keys(exits).length === 0) opts.onRunning?.();
     exits[stop] = (exits[stop] ?? 0) + 1;
     if (vm.devices?.error) throw new WasmvisorError(`virtio device failed: ${vm.devices.error}`, ExitCode.INTERNAL);
     switch (stop) {
