@@ -63,6 +63,8 @@ export interface SnapshotSize {
   saveMs: Summary;
   /** The same, from the writer's first progress event (the VM is paused, its core state saved) → resolved. */
   saveWriteMs: Summary;
+  /** How long the guest was held (pause request → running again): a full snapshot is written while held. */
+  savePausedMs: Summary;
   /**
    * restoreVm(file) alone; restoreVm + start() until running (the `running` event: the first run slice has
    * returned, the hart executes or waits in WFI as it was saved); and until the first instruction retired
@@ -78,6 +80,8 @@ export interface SnapshotSize {
   incremental: {
     pages: number[]; fileKiB: number;
     snapshotMs: Summary; writeMs: Summary;
+    /** The guest held: the dirty pages are copied out, then compressed and written while it runs. */
+    pausedMs: Summary;
     /** The same bytes alone: 4 MiB written + fsync; DEFLATE level 1 (1 MiB chunks, in parallel) + write + fsync. */
     storedMs: Summary; deflateMs: Summary;
     /** snapshot / deflate baseline (best runs, medians). */
@@ -163,12 +167,12 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
   const touchedMiB = Number(vm.vm.stats().guestFrames) * 4096 / 2 ** 20;
   log(`  snapshot ${memMiB} MiB: shell up after ${(bootMs / 1000).toFixed(1)} s, ${touchedMiB.toFixed(1)} MiB touched`);
   const full = join(dir, `full-${memMiB}.snap`);
-  const save: number[] = [], saveW: number[] = [];
+  const save: number[] = [], saveW: number[] = [], savePaused: number[] = [];
   let fullPages = 0, fileBytes = 0;
   try {
     for (let i = 0; i < Math.max(runs, 2); i++) { // the first save of a process also pays for warm-up: always 2+
       const r = await timedSnapshot(vm, full);
-      save.push(r.ms); saveW.push(r.writeMs); fullPages = r.pages; fileBytes = r.bytes;
+      save.push(r.ms); saveW.push(r.writeMs); savePaused.push(r.pausedMs); fullPages = r.pages; fileBytes = r.bytes;
       log(`    full snapshot #${i + 1}: ${r.pages} pages, ${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${r.ms.toFixed(1)} ms (${r.writeMs.toFixed(1)} ms writing)`);
     }
     // Incremental: pause the guest for good (it never runs again), take a fresh full snapshot as the parent, then
@@ -177,16 +181,19 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
     await vm.controller.hold(async () => {}); // returns once the run loop has stopped at a boundary
     await vm.snapshot(join(dir, `inc-${memMiB}-base.snap`));
     const ramPages = (memMiB << 20) / 4096, step = Math.floor(ramPages / INC_PAGES);
-    const incMs: number[] = [], incW: number[] = [], stored: number[] = [], defl: number[] = [], pages: number[] = [];
+    const incMs: number[] = [], incW: number[] = [], incPaused: number[] = [], stored: number[] = [], defl: number[] = [], pages: number[] = [];
     let incBytes = 0;
     for (let i = 0; i < (runs === 1 ? 1 : 7); i++) {
       const data = pageData(INC_PAGES, i + 1);
       for (let p = 0; p < INC_PAGES; p++) vm.vm.writePhys(vm.vm.ramBase + BigInt((p * step + i) * 4096), data.subarray(p * 4096, (p + 1) * 4096));
+      // The order alternates, so that neither side always runs just after the other's garbage is collected.
+      const alone = async () => [await writeAlone(join(dir, "alone.bin"), data, false), await writeAlone(join(dir, "alone.bin"), data, true)];
+      const before = i % 2 === 1 ? await alone() : null;
       const r = await timedSnapshot(vm, join(dir, `inc-${memMiB}-${i}.snap`), true);
-      incMs.push(r.ms); incW.push(r.writeMs); pages.push(r.pages); incBytes = r.bytes;
-      const s = await writeAlone(join(dir, "alone.bin"), data, false), d = await writeAlone(join(dir, "alone.bin"), data, true);
+      incMs.push(r.ms); incW.push(r.writeMs); incPaused.push(r.pausedMs); pages.push(r.pages); incBytes = r.bytes;
+      const [s, d] = before ?? await alone();
       stored.push(s); defl.push(d);
-      log(`    incremental #${i + 1}: ${r.pages} pages, ${(r.bytes / 1024).toFixed(0)} KiB in ${r.ms.toFixed(1)} ms (${r.writeMs.toFixed(1)} ms writing); ` +
+      log(`    incremental #${i + 1}: ${r.pages} pages, ${(r.bytes / 1024).toFixed(0)} KiB in ${r.ms.toFixed(1)} ms (${r.writeMs.toFixed(1)} ms writing, guest paused ${r.pausedMs.toFixed(1)} ms); ` +
         `the 4 MiB alone: ${s.toFixed(1)} ms stored, ${d.toFixed(1)} ms deflated`);
     }
     await vm.stop();
@@ -214,9 +221,9 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
     const sm = summary(incMs), dm = summary(defl);
     return {
       memMiB, bootMs: r1(bootMs), touchedMiB: r1(touchedMiB), fullPages, fileMiB: r1(fileBytes / 2 ** 20),
-      saveMs: summary(save), saveWriteMs: summary(saveW), restoreMs: summary(restore), restoreToRunningMs: summary(toRunning), restoreToInsnMs: summary(toInsn),
+      saveMs: summary(save), saveWriteMs: summary(saveW), savePausedMs: summary(savePaused), restoreMs: summary(restore), restoreToRunningMs: summary(toRunning), restoreToInsnMs: summary(toInsn),
       cliWallMs: summary(cliWall, true, 0), cliRestoredMs: summary(cliRest),
-      incremental: { pages, fileKiB: r1(incBytes / 1024), snapshotMs: sm, writeMs: summary(incW), storedMs: summary(stored), deflateMs: dm,
+      incremental: { pages, fileKiB: r1(incBytes / 1024), snapshotMs: sm, writeMs: summary(incW), pausedMs: summary(incPaused), storedMs: summary(stored), deflateMs: dm,
         ratioBest: sm.best !== null && dm.best ? r2(sm.best / dm.best) : null,
         ratioMedian: sm.median !== null && dm.median ? r2(sm.median / dm.median) : null },
     };
@@ -236,7 +243,7 @@ export async function benchSnapshot(cli: string, runs: number, log: (s: string) 
       catch (e) {
         log(`  snapshot ${mem} MiB: ERROR ${(e as Error).message}`);
         const none = summary([]);
-        sizes.push({ memMiB: mem, bootMs: 0, touchedMiB: 0, fullPages: 0, fileMiB: 0, saveMs: none, saveWriteMs: none, restoreMs: none,
+        sizes.push({ memMiB: mem, bootMs: 0, touchedMiB: 0, fullPages: 0, fileMiB: 0, saveMs: none, saveWriteMs: none, savePausedMs: none, restoreMs: none,
           restoreToRunningMs: none, restoreToInsnMs: none, cliWallMs: none, cliRestoredMs: none, incremental: null, error: (e as Error).message });
       }
     }

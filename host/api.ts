@@ -127,10 +127,12 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
   stop(): Promise<RunResult> | undefined { this.controller.quit(); return this.done; }
 
   /**
-   * Writes a snapshot (a running VM is paused, saved and resumed). incremental: only the pages written since this
-   * VM's previous snapshot, which it names as its parent. Progress is emitted as `progress` events.
+   * Writes a snapshot (a running VM is paused, captured and resumed; resolves once the file is durable).
+   * incremental: only the pages written since this VM's previous snapshot, which it names as its parent. A capture
+   * of up to 64 MiB is copied out and written while the guest runs again; `pausedMs` says how long it was held.
+   * Progress is emitted as `progress` events.
    */
-  snapshot(path: string, opts: { incremental?: boolean } = {}): Promise<WriteResult> {
+  snapshot(path: string, opts: { incremental?: boolean } = {}): Promise<WriteResult & { pausedMs: number }> {
     return this.controller.snapshot(path, { ...opts, onProgress: (p) => this.emit("progress", p) });
   }
 

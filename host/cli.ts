@@ -417,7 +417,7 @@ Snapshots the VM started with 'wasmvisor run --control CONTROL-SOCKET' (it pause
   const rep = progressReporter(process.stderr, "snapshot");
   const res = await controlRequest(r.positionals[0], { cmd: "snapshot", path: resolvePath(r.positionals[1]), incremental: !!(r.values as { incremental?: boolean }).incremental }, rep);
   rep.finish();
-  process.stdout.write(`${res.path}: ${res.pages} pages, ${res.bytes} bytes, digest ${res.digest}\n`);
+  process.stdout.write(`${res.path}: ${res.pages} pages, ${res.bytes} bytes, digest ${res.digest}, guest paused ${Number(res.pausedMs).toFixed(1)} ms\n`);
   return ExitCode.OK;
 }
 

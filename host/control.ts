@@ -34,7 +34,7 @@ export async function serveControl(path: string, ctl: VmController, migrate?: Mi
         case "snapshot": {
           if (typeof req.path !== "string" || !req.path) throw new WasmvisorError("control: snapshot needs a path");
           const r = await ctl.snapshot(resolve(req.path), { incremental: !!req.incremental, onProgress: (p) => reply({ progress: p }) });
-          return { path: resolve(req.path), bytes: r.bytes, pages: r.pages, digest: r.digest };
+          return { path: resolve(req.path), bytes: r.bytes, pages: r.pages, digest: r.digest, pausedMs: r.pausedMs };
         }
         case "pause": ctl.pause(); return {};
         case "resume": ctl.resume(); return {};

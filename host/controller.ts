@@ -3,7 +3,7 @@
 // control socket, checkpoint policy), the embedding API and live migration all go through it.
 import type { Vm } from "./vm.js";
 import type { RunOptions } from "./runner.js";
-import { saveSnapshot } from "./snapshot/ops.js";
+import { captureSnapshot } from "./snapshot/ops.js";
 import type { ParentRef, WriteResult } from "./snapshot/format.js";
 import type { Progress } from "./progress.js";
 import { WasmvisorError } from "./errors.js";
@@ -68,13 +68,33 @@ export class VmController {
     }
   }
 
-  /** Snapshot: pause, save, resume. incremental: only pages written since the previous snapshot of this VM. */
-  async snapshot(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void } = {}): Promise<WriteResult> {
+  /**
+   * Snapshot: pause, capture, resume, write. incremental: only pages written since the previous snapshot of this
+   * VM. A small capture (snapshot/ops.ts STAGE_MAX_BYTES) is copied out and written after the guest resumed, so the
+   * guest pauses only for the copy; a large one is written while it is held. Snapshots of one VM are taken one at a
+   * time (an incremental one names its parent by the digest the parent's write produces).
+   */
+  async snapshot(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void } = {}): Promise<WriteResult & { pausedMs: number }> {
+    const turn = this.snapshots.then(() => this.snapshotNow(path, opts));
+    this.snapshots = turn.catch(() => {});
+    return turn;
+  }
+
+  private snapshots: Promise<unknown> = Promise.resolve();
+
+  private async snapshotNow(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void }): Promise<WriteResult & { pausedMs: number }> {
     if (opts.incremental && !this.last) throw new WasmvisorError("an incremental snapshot needs a previous snapshot of this VM (take a full one first)");
-    return this.hold(async () => {
-      const r = await saveSnapshot(this.vm, path, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress });
-      this.last = { path, digest: r.digest };
-      return r;
+    const t0 = performance.now();
+    const written = await this.hold(async () => {
+      const cap = captureSnapshot(this.vm, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress });
+      const w = cap.write(path);
+      w.catch(() => {}); // (awaited below; this keeps a failure while the guest runs from being "unhandled")
+      if (!cap.staged) await w.catch(() => {});
+      return { w };
     });
+    const pausedMs = performance.now() - t0; // held: from the pause request to the guest running again
+    const r = await written.w;
+    this.last = { path, digest: r.digest };
+    return { ...r, pausedMs };
   }
 }

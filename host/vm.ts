@@ -288,6 +288,19 @@ export class Vm {
   /** The instruction at pc (16-bit ones zero-extended), 0 if not fetchable. */
   insnAtPc(): number { return this.core.fn.insn_at_pc() >>> 0; }
 
+  /**
+   * Puts pages (numbers gpa >> 12) back into the dirty log: a snapshot that took them and then failed to be
+   * written, so that the next incremental snapshot still holds them. Atomic, as the core's own marks.
+   */
+  remarkDirty(gpns: ArrayLike<number>): void {
+    const u8 = new Uint8Array(this.memory.buffer), base = this.core.k.LAYOUT_DIRTY_BITMAP;
+    const first = Number(this.ramBase >> 12n), pages = this.memBytes / 4096;
+    for (let i = 0; i < gpns.length; i++) {
+      const bit = gpns[i] - first;
+      if (bit >= 0 && bit < pages) Atomics.or(u8, base + (bit >> 3), 1 << (bit & 7));
+    }
+  }
+
   /** Guest-physical RAM pages written since the last call (exact; see assembly/dirty.ts), then clears the log. */
   takeDirtyPages(): bigint[] {
     const n = this.core.fn.dirty_bytes();

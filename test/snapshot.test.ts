@@ -12,6 +12,7 @@ import { restoreVm, createVm } from "../host/api.js";
 import { restoreSnapshot, saveSnapshot } from "../host/snapshot/ops.js";
 import { vmDigest } from "../host/snapshot/vmstate.js";
 import { Vm } from "../host/vm.js";
+import { VmController } from "../host/controller.js";
 
 const digestOf = (s: string) => /state digest ([0-9a-f]{64}) at instret (\d+)/.exec(s)?.slice(1);
 function tmp(): string { return mkdtempSync(join(tmpdir(), "wv-snap-")); }
@@ -123,6 +124,29 @@ describe("lazy restore", () => {
       expect(loader.faults).toBeGreaterThan(100);
       await loader.complete();
       expect(vmDigest(lazy.vm)).toBe(vmDigest(eager.vm));
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  });
+});
+
+describe("snapshot writes", () => {
+  it("an incremental snapshot whose write fails loses nothing: its pages go back to the dirty log for the next one", async () => {
+    const d = tmp();
+    try {
+      const vm = Vm.create({ memBytes: 64 << 20, deterministic: true });
+      vm.loadElf(readFileSync(guestPath("memcheck.elf")));
+      const ctl = new VmController(vm);
+      vm.run(6_000_000);
+      const full = await ctl.snapshot(join(d, "s0.wvs"));
+      expect(full.pausedMs).toBeGreaterThan(0);
+      vm.run(6_000_000);
+      const bad = join(d, "no-such-dir", "s1.wvs");
+      await expect(ctl.snapshot(bad, { incremental: true })).rejects.toThrow(/no-such-dir/);
+      vm.run(1_000_000);
+      const inc = await ctl.snapshot(join(d, "s1.wvs"), { incremental: true });
+      // Staged: the guest was held only while its pages were copied, not while they were compressed and written.
+      expect(inc.pages).toBeGreaterThan(1000);
+      const back = await restoreSnapshot(join(d, "s1.wvs"), Vm.abiVersion(), { lazy: false });
+      expect(vmDigest(back.vm)).toBe(vmDigest(vm));
     } finally { rmSync(d, { recursive: true, force: true }); }
   });
 });

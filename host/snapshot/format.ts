@@ -47,6 +47,7 @@ import { promisify } from "node:util";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { WasmvisorError } from "../errors.js";
 import { atomicWrite } from "./atomic.js";
+import { BufferPool } from "./pool.js";
 import type { Progress } from "../progress.js";
 
 export const FORMAT_VERSION = 2;
@@ -182,27 +183,8 @@ function u32(n: number): Buffer {
   return b;
 }
 
-/**
- * Chunk buffers kept between snapshots: a fresh megabyte costs the kernel a page fault per 4 KiB on first touch
- * (13 ms per 4 MiB on this project's CI machines, a third of a 1,000-page incremental snapshot), a reused one
- * nothing. At most PARALLEL + 1 of one size are kept, and dropped after a minute without snapshots.
- */
-class BufferPool {
-  private free: Buffer[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  take(size: number): Buffer {
-    const b = this.free.pop();
-    if (b && b.length === size) return b;
-    this.free = [];
-    return Buffer.allocUnsafe(size); // (callers set every byte)
-  }
-  give(b: Buffer): void {
-    if (this.free.length <= PARALLEL) this.free.push(b);
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => { this.free = []; }, 60_000).unref();
-  }
-}
-const chunkBuffers = new BufferPool();
+/** Chunk buffers, reused between snapshots (see pool.ts): one per compression in flight and one being filled. */
+const chunkBuffers = new BufferPool(PARALLEL + 1);
 
 /** A record (see the layout above) as the buffers to write, and its checksum (the last of them). */
 interface Packed {

@@ -1,0 +1,34 @@
+// Buffers kept between snapshots: on the machines this project runs on, a fresh megabyte costs the kernel a page
+// fault per 4 KiB when first touched (13 ms per 4 MiB measured on CI, a third of a 1,000-page incremental
+// snapshot), while a reused one costs nothing. A pool holds a few, and lets them go after a minute of disuse so
+// that an idle host process returns to its small footprint.
+
+const IDLE_MS = 60_000;
+
+export class BufferPool {
+  private free: Buffer[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** keep: how many buffers the pool holds at most. */
+  constructor(private readonly keep: number) {}
+
+  /**
+   * A buffer of at least `size` bytes (uninitialised: callers set every byte they use): a kept one that fits, or a
+   * new one. Give it back when done.
+   */
+  take(size: number): Buffer {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      if (this.free[i].length >= size && (best < 0 || this.free[i].length < this.free[best].length)) best = i;
+    }
+    if (best >= 0) return this.free.splice(best, 1)[0];
+    return Buffer.allocUnsafe(size);
+  }
+
+  give(b: Buffer): void {
+    this.free.push(b);
+    // Over the limit: the smallest go (the large ones are the expensive ones to fault in again).
+    if (this.free.length > this.keep) this.free.sort((x, y) => y.length - x.length).length = this.keep;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => { this.free = []; }, IDLE_MS).unref();
+  }
+}
