@@ -3,7 +3,7 @@
 import { EventEmitter } from "node:events";
 import { PassThrough, Writable } from "node:stream";
 import { Vm, DEFAULT_MEM_BYTES } from "./vm.js";
-import { runToExit, InputQueue, type RunResult } from "./runner.js";
+import { runToExit, type RunResult } from "./runner.js";
 import { isElf } from "./elf.js";
 import { bootKernel } from "./boot.js";
 import { WasmvisorError } from "./errors.js";
@@ -67,15 +67,15 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
   readonly input: Writable;
   readonly vm: Vm;
   readonly controller: VmController;
-  private queue = new InputQueue();
   private _state: VmState = "created";
   private done: Promise<RunResult> | undefined;
   private restored = false;
 
   constructor(readonly config: VmConfig, restored?: Vm) {
     super();
-    const q = this.queue;
-    this.input = new Writable({ write(chunk: Buffer, _enc, cb) { q.push(new Uint8Array(chunk)); cb(); }, final(cb) { q.end(); cb(); } });
+    // (The VM's own queue, so that snapshots and migrations carry input the guest has not read yet.)
+    const q = () => this.vm.consoleInput;
+    this.input = new Writable({ write(chunk: Buffer, _enc, cb) { q().push(new Uint8Array(chunk)); cb(); }, final(cb) { q().end(); cb(); } });
     if (restored) {
       this.vm = restored;
       this.controller = new VmController(restored);
@@ -111,7 +111,7 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
     this.done = attached.then(() => {
       ctl.running = true;
       return runToExit(this.vm, {
-        timeoutMs: this.config.timeoutMs, maxInsns: this.config.maxInsns, input: this.queue,
+        timeoutMs: this.config.timeoutMs, maxInsns: this.config.maxInsns, input: this.vm.consoleInput,
         onConsole: out, onRunning: () => this.emit("running"), ...ctl.runOptions(),
       });
     }).finally(async () => { ctl.running = false; await this.vm.lazy?.abandon(); await this.vm.devices?.close(); })

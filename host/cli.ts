@@ -289,7 +289,7 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
   } else if (o.trace) {
     traceOut = (l) => writeSync(2, l + "\n");
   }
-  const input = new InputQueue();
+  const input = vm.consoleInput;
   const mon: MonitorState = { paused: false, quit: false };
   const detach = attachConsole(input, vm, mon);
   const control = o.control !== undefined ? await serveControl(o.control, ctl, (h, p, psk, prog) => migrateOut(ctl, h, p, psk, prog)) : undefined;

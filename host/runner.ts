@@ -4,27 +4,11 @@ import { TIMEBASE_HZ } from "./core-imports.js";
 import type { ExitStatus, Vm } from "./vm.js";
 import { traceStep } from "./trace.js";
 
-/** Console input waiting for the guest: bytes are handed to its UART as its FIFO drains. */
-export class InputQueue {
-  private chunks: Uint8Array[] = [];
-  private ended = false;
-  push(b: Uint8Array): void { if (b.length) this.chunks.push(b); }
-  end(): void { this.ended = true; }
-  /** True while more input may arrive or some is still queued. */
-  get live(): boolean { return !this.ended || this.chunks.length > 0; }
-  get pending(): boolean { return this.chunks.length > 0; }
-  /** Gives as much as the VM takes. */
-  deliver(vm: Vm): void {
-    while (this.chunks.length) {
-      const c = this.chunks[0];
-      const n = vm.input(c);
-      if (n === c.length) this.chunks.shift(); else { this.chunks[0] = c.subarray(n); return; }
-    }
-  }
-}
+import type { InputQueue } from "./console-input.js";
+export { InputQueue } from "./console-input.js";
 
 export interface RunOptions {
-  /** Console input for the guest. */
+  /** Console input for the guest (usually the VM's own queue, vm.consoleInput, which snapshots carry). */
   input?: InputQueue;
   /**
    * While it returns "pause" the guest is paused (the monitor's stop, a snapshot, a migration's stop-and-copy);

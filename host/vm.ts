@@ -7,6 +7,7 @@ import { coreModule } from "./core-module.js";
 import { parseElf, type ElfImage } from "./elf.js";
 import type { VirtioDevices } from "./virtio/devices.js";
 import type { LazyLoader } from "./snapshot/lazy.js";
+import { InputQueue } from "./console-input.js";
 
 export const DEFAULT_RAM_BASE = 0x8000_0000n;
 export const DEFAULT_MEM_BYTES = 128 * 1024 * 1024;
@@ -61,6 +62,8 @@ export class Vm {
   options: VmOptions = {};
   /** While a lazy restore is bringing memory back (snapshot/lazy.ts). */
   lazy?: LazyLoader;
+  /** Console input not yet taken by the UART (console-input.ts): part of the VM's state, saved by snapshots. */
+  readonly consoleInput = new InputQueue();
   /** The boot ROM's place, once loaded. */
   rom?: { base: bigint; bytes: number };
 

@@ -236,6 +236,16 @@ describe("snapshots of a running guest", () => {
       const held = vm.vm.instret;
       await new Promise((r) => setTimeout(r, 100));
       expect(vm.vm.instret).toBe(held);
+      // Console input typed while paused waits in the VM's queue (the UART gets it as the guest runs): a snapshot
+      // carries it, and a restored VM queues it again.
+      const typed = "typed while paused: ".repeat(15);
+      vm.input.write(typed);
+      await new Promise((r) => setTimeout(r, 20));
+      await vm.snapshot(join(d, "typed.wvs"));
+      expect(new TextDecoder().decode(vm.vm.consoleInput.queued())).toBe(typed);
+      const t = await restoreVm(join(d, "typed.wvs"));
+      expect(new TextDecoder().decode(t.vm.consoleInput.queued())).toBe(typed);
+      await t.vm.lazy?.abandon();
       vm.resume();
       const w = await vm.snapshot(snap);
       expect(w.pages).toBeGreaterThan(4000);

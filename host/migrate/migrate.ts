@@ -128,7 +128,7 @@ export async function migrateOut(ctl: VmController, host: string, port: number, 
         if (reattach) {
           await reattach();
           applyCore(vm, core); // the transports' state, as it was at the stop
-          await applyDevices(vm, devState); // and the back ends' pending input and frames
+          await applyDevices(vm, devState, false); // and the back ends' pending input and frames (its console queue is its own)
         }
         throw e;
       }

@@ -50,22 +50,32 @@ export function coreSection(vm: Vm): Section {
 }
 
 /**
- * The back ends' host-side state (virtio-console input the guest has not read, frames waiting for receive
- * buffers), as captured when the devices were quiesced: a versioned JSON section.
+ * The host side of the VM's devices, as captured when they were quiesced: the back ends' state (virtio-console
+ * input the guest has not read, frames waiting for receive buffers) and console input queued for the UART (its
+ * FIFO is core state), as a versioned JSON section. (Frames do not wait inside the virtual switch: it forwards
+ * each one as it is sent, into the receiving back end's queue, which is saved here.)
  */
 export function devicesSection(vm: Vm): Section {
-  const state = { v: 1, backends: vm.devices?.backendStates() ?? {} };
+  const queued = vm.consoleInput.queued();
+  const state = { v: 1, backends: vm.devices?.backendStates() ?? {}, ...(queued.length ? { uartInput: Buffer.from(queued).toString("base64") } : {}) };
   return { name: "devices", data: new TextEncoder().encode(JSON.stringify(state)) };
 }
 
-/** Gives the restored back ends their state (a snapshot without the section has none to give). */
-export async function applyDevices(vm: Vm, data: Uint8Array | undefined): Promise<void> {
+/**
+ * Gives the restored back ends their state (a snapshot without the section has none to give), and queues the saved
+ * console input — unless `consoleInput` is false: a VM that kept its own queue (a migration's source, resumed).
+ */
+export async function applyDevices(vm: Vm, data: Uint8Array | undefined, consoleInput = true): Promise<void> {
   if (!data) return;
-  let st: { v?: number; backends?: Record<number, unknown> };
+  let st: { v?: number; backends?: Record<number, unknown>; uartInput?: unknown };
   try { st = JSON.parse(new TextDecoder().decode(data)); } catch { throw new WasmvisorError("snapshot's device state is not JSON"); }
   if (st?.v !== 1 || typeof st.backends !== "object" || st.backends === null) throw new WasmvisorError("snapshot's device state has an unknown version");
   if (Object.keys(st.backends).length && !vm.devices) throw new WasmvisorError("snapshot's device state names devices this VM does not have");
+  if (st.uartInput !== undefined && (typeof st.uartInput !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(st.uartInput))) {
+    throw new WasmvisorError("snapshot's console input is malformed");
+  }
   await vm.devices?.loadBackendStates(st.backends);
+  if (consoleInput && typeof st.uartInput === "string") vm.consoleInput.push(new Uint8Array(Buffer.from(st.uartInput, "base64")));
 }
 
 /**
