@@ -100,6 +100,8 @@ export interface PageSource {
   readonly gpns: ArrayLike<number>;
   /** The 4096 bytes of page gpns[i]; may be a view that is only valid until the next call. */
   get(i: number): Uint8Array | Promise<Uint8Array>;
+  /** Optional: pages [first, first + count) as one contiguous view (the writer then copies a chunk at once). */
+  block?(first: number, count: number): Uint8Array;
 }
 
 export interface Snapshot {
@@ -322,9 +324,13 @@ class ChunkPacker {
       const raw = buf.subarray(0, 4 + count * (4 + PAGE_SIZE)); // every byte of it is set below
       raw.writeUInt32LE(count, 0);
       const dataAt = 4 + count * 4;
+      const block = this.pages.block?.(first, count);
+      if (block && block.length !== count * PAGE_SIZE) throw new WasmvisorError(`snapshot: a block of ${count} pages has ${block.length} bytes`);
+      if (block) raw.set(block, dataAt);
       for (let j = 0; j < count; j++) {
         const g = this.pages.gpns[first + j];
         raw.writeUInt32LE(g, 4 + j * 4);
+        if (block) continue;
         const page = await this.pages.get(first + j);
         if (page.length !== PAGE_SIZE) throw new WasmvisorError(`snapshot: page 0x${g.toString(16)} has ${page.length} bytes, not ${PAGE_SIZE}`);
         raw.set(page, dataAt + j * PAGE_SIZE);

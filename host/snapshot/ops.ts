@@ -57,7 +57,7 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
   if (staged) {
     const c = copy = stagingBuffers.take(gpns.length * 4096); // every page is copied into it
     for (let i = 0; i < gpns.length; i++) c.set(pages.get(i) as Uint8Array, i * 4096);
-    pages = { gpns, get: (i) => c.subarray(i * 4096, (i + 1) * 4096) };
+    pages = { gpns, get: (i) => c.subarray(i * 4096, (i + 1) * 4096), block: (first, count) => c.subarray(first * 4096, (first + count) * 4096) };
   }
   return {
     staged, pages: gpns.length,
