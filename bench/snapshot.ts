@@ -183,7 +183,7 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
     const ramPages = (memMiB << 20) / 4096, step = Math.floor(ramPages / INC_PAGES);
     const incMs: number[] = [], incW: number[] = [], incPaused: number[] = [], stored: number[] = [], defl: number[] = [], pages: number[] = [];
     let incBytes = 0;
-    for (let i = 0; i < (runs === 1 ? 1 : 7); i++) {
+    for (let i = 0; i < (runs === 1 ? 1 : 15); i++) {
       const data = pageData(INC_PAGES, i + 1);
       for (let p = 0; p < INC_PAGES; p++) vm.vm.writePhys(vm.vm.ramBase + BigInt((p * step + i) * 4096), data.subarray(p * 4096, (p + 1) * 4096));
       // The order alternates, so that neither side always runs just after the other's garbage is collected.
