@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Channel, readPsk, type ChannelOptions } from "../host/migrate/channel.js";
 import { WasmvisorError } from "../host/errors.js";
+import { migrateIn } from "../host/migrate/migrate.js";
 
 const PSK = "correct horse battery staple, 2024";
 /** Bytes each side sends before the first message: hello (8 + 32) and proof (32). */
@@ -209,6 +210,23 @@ describe("migration channel", () => {
     expect(await message(s.recv())).toBe("migration channel: message 1 is 4096 MiB, over the 64 MiB limit");
     const small = await pair({ o: { maxMessage: 1000 } });
     expect(await message(ok(small.client).send(1, Buffer.alloc(1001)))).toBe("migration channel: a message of 1001 bytes is over the 1000 bytes limit");
+  });
+
+  it("a target refuses a source that speaks another migration protocol, telling it why", async () => {
+    const d = mkdtempSync(join(tmpdir(), "wv-psk-"));
+    cleanup.push(() => rmSync(d, { recursive: true, force: true }));
+    writeFileSync(join(d, "key"), PSK);
+    const { server, port } = await listen();
+    const target = migrateIn(server, join(d, "key"));
+    target.catch(() => {});
+    const src = await Channel.connect("127.0.0.1", port, PSK);
+    cleanup.push(() => { void src.close(); });
+    // HELLO (type 1) as a protocol-1 source sends it: no "proto".
+    await src.send(1, Buffer.from(JSON.stringify({ abi: 1, config: { memBytes: 1 << 20, ramBase: "0x80000000", devices: [], disks: [] } })));
+    const answer = await src.recv();
+    expect(answer.type).toBe(6); // ABORT
+    expect(JSON.parse(answer.payload.toString()).error).toBe("migration source speaks protocol 1, this wasmvisor 2");
+    expect(await message(target)).toBe("migration source speaks protocol 1, this wasmvisor 2");
   });
 
   it("readPsk reads a key file, dropping a trailing newline, and refuses a short one", () => {
