@@ -85,15 +85,15 @@ export class VmController {
   private async snapshotNow(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void }): Promise<WriteResult & { pausedMs: number }> {
     if (opts.incremental && !this.last) throw new WasmvisorError("an incremental snapshot needs a previous snapshot of this VM (take a full one first)");
     const t0 = performance.now();
-    const written = await this.hold(async () => {
+    const held = await this.hold(async () => {
       const cap = captureSnapshot(this.vm, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress });
-      const w = cap.write(path);
-      w.catch(() => {}); // (awaited below; this keeps a failure while the guest runs from being "unhandled")
-      if (!cap.staged) await w.catch(() => {});
-      return { w };
+      // A staged capture is written once the guest runs again (not even its first steps while held); a large one now.
+      return cap.staged ? { cap } : { cap, written: await cap.write(path).then((r) => ({ r }), (e: unknown) => ({ e })) };
     });
     const pausedMs = performance.now() - t0; // held: from the pause request to the guest running again
-    const r = await written.w;
+    const w = held.written ?? await held.cap.write(path).then((r) => ({ r }), (e: unknown) => ({ e }));
+    if ("e" in w) throw w.e;
+    const r = w.r;
     this.last = { path, digest: r.digest };
     return { ...r, pausedMs };
   }

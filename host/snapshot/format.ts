@@ -358,9 +358,8 @@ class ChunkPacker {
 /**
  * Writes `snap` to `path` atomically (the previous file stays intact until the new one is complete and synced).
  * Memory is streamed: pages are fetched in order, packed `chunkPages` at a time, and compressed a few chunks in
- * parallel, so memory use does not grow with the guest. Compression starts before the temp file is open, and
- * writes go out while the next chunks compress: what a snapshot costs beyond compressing and writing its pages
- * is the header, the checksums and the atomic rename.
+ * parallel, so memory use does not grow with the guest. Writes go out while the next chunks compress: what a
+ * snapshot costs beyond compressing and writing its pages is the header, the checksums and the atomic rename.
  */
 export async function writeSnapshot(path: string, snap: Snapshot, opts: WriteOptions = {}): Promise<WriteResult> {
   const level = opts.level ?? 1;
@@ -371,12 +370,12 @@ export async function writeSnapshot(path: string, snap: Snapshot, opts: WriteOpt
   const total = n * PAGE_SIZE;
   const progress = opts.onProgress ?? (() => {});
   const packer = new ChunkPacker(snap.pages, chunkPages, level);
-  const primed = packer.fill(); // runs while atomicWrite opens the temp file
-  primed.catch(() => {}); // (awaited below)
 
   try {
     return await atomicWrite(path, async (fh) => {
-      await primed;
+      // Compression starts once the temp file is open: zlib's jobs take every thread of the pool, and an open
+      // queued behind them waited for the first to finish (the writes wait for the compression anyway).
+      await packer.fill();
       const out = new Output(fh);
       const head = Buffer.alloc(20);
       MAGIC.copy(head, 0);
