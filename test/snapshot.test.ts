@@ -64,32 +64,42 @@ describe("deterministic checkpoint/restart", () => {
   }, 300_000);
 });
 
+/**
+ * Restores `snap` lazily and eagerly, runs both `insns` instructions (the lazy one stops for pages, which retire
+ * nothing), lets the lazy one finish, and checks that both reach the same state. Returns the eager VM's digest
+ * right after the restore.
+ */
+async function lazyMatchesEager(snap: string, insns: number): Promise<string> {
+  const lazy = await restoreSnapshot(snap, Vm.abiVersion(), {});
+  const eager = await restoreSnapshot(snap, Vm.abiVersion(), { lazy: false });
+  expect(lazy.vm.lazy?.active).toBe(true);
+  expect(eager.vm.lazy).toBeUndefined();
+  expect(lazy.vm.core.fn.lazy_pending()).toBeGreaterThan(4000); // memcheck's 16 MiB are still in the file(s)
+  const restored = vmDigest(eager.vm);
+  const loader = lazy.vm.lazy!;
+  for (const r of [lazy, eager]) {
+    let left = insns;
+    while (left > 0) {
+      const before = r.vm.instret;
+      const stop = r.vm.run(Math.min(left, 100_000));
+      if (stop === "page") await loader.fault();
+      left -= Number(r.vm.instret - before);
+    }
+  }
+  expect(loader.faults).toBeGreaterThan(100);
+  await loader.complete();
+  expect(lazy.vm.lazy).toBeUndefined();
+  expect(vmDigest(lazy.vm)).toBe(vmDigest(eager.vm));
+  return restored;
+}
+
 describe("lazy restore", () => {
   it("a full snapshot restores lazily: the guest runs before its memory is back, faults bring pages, the state equals an eager restore", async () => {
     const d = tmp();
     try {
       const snap = join(d, "lazy.wvs");
       expect(runCli(["run", "--deterministic", "--max-insns", "20000000", "--snapshot-on-exit", snap, guestPath("memcheck.elf")]).status).toBe(3);
-      const lazy = await restoreSnapshot(snap, Vm.abiVersion(), {});
-      const eager = await restoreSnapshot(snap, Vm.abiVersion(), { lazy: false });
-      expect(lazy.vm.lazy?.active).toBe(true);
-      expect(eager.vm.lazy).toBeUndefined();
-      expect(lazy.vm.core.fn.lazy_pending()).toBeGreaterThan(4000); // memcheck's 16 MiB are still in the file
-      const loader = lazy.vm.lazy!;
-      // Run both the same number of instructions: the lazy one stops for pages (no instruction retires then).
-      for (const r of [lazy, eager]) {
-        let left = 3_000_000;
-        while (left > 0) {
-          const before = r.vm.instret;
-          const stop = r.vm.run(Math.min(left, 100_000));
-          if (stop === "page") await loader.fault();
-          left -= Number(r.vm.instret - before);
-        }
-      }
-      expect(loader.faults).toBeGreaterThan(100);
-      await loader.complete();
-      expect(lazy.vm.lazy).toBeUndefined();
-      expect(vmDigest(lazy.vm)).toBe(vmDigest(eager.vm));
+      await lazyMatchesEager(snap, 3_000_000);
     } finally { rmSync(d, { recursive: true, force: true }); }
   });
 
@@ -105,25 +115,7 @@ describe("lazy restore", () => {
         const r = await saveSnapshot(vm, f, { parent });
         parent = { path: f, digest: r.digest };
       }
-      const want = vmDigest(vm);
-      const lazy = await restoreSnapshot(files[2], Vm.abiVersion(), {});
-      const eager = await restoreSnapshot(files[2], Vm.abiVersion(), { lazy: false });
-      expect(lazy.vm.lazy?.active).toBe(true);
-      expect(eager.vm.lazy).toBeUndefined();
-      expect(vmDigest(eager.vm)).toBe(want);
-      const loader = lazy.vm.lazy!;
-      for (const r of [lazy, eager]) {
-        let left = 2_000_000;
-        while (left > 0) {
-          const before = r.vm.instret;
-          const stop = r.vm.run(Math.min(left, 100_000));
-          if (stop === "page") await loader.fault();
-          left -= Number(r.vm.instret - before);
-        }
-      }
-      expect(loader.faults).toBeGreaterThan(100);
-      await loader.complete();
-      expect(vmDigest(lazy.vm)).toBe(vmDigest(eager.vm));
+      expect(await lazyMatchesEager(files[2], 2_000_000)).toBe(vmDigest(vm));
     } finally { rmSync(d, { recursive: true, force: true }); }
   });
 });
