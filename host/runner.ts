@@ -62,6 +62,9 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
     return { exit, reason, instret: vm.instret - start, wallMs: performance.now() - t0, exits };
   };
   for (;;) {
+    // A guest that has ended (its halt was taken by another run: a snapshot or migration of a VM that had just
+    // powered off) runs no further: the run ends as the guest did.
+    if (vm.exited) return finish(vm.exitStatus(), "exit");
     let budget = slice;
     if (opts.maxInsns !== undefined) {
       const left = opts.maxInsns - (vm.instret - start);

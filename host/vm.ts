@@ -255,6 +255,12 @@ export class Vm {
   }
 
   /** Exit status after a "halt" stop. */
+  /**
+   * True once the guest has ended (powered off, asked for a reboot, or reported through HTIF). Part of the saved
+   * state: a VM restored or migrated after its guest ended has ended too.
+   */
+  get exited(): boolean { return this.dv.getUint32(this.core.k.VM_EXIT_KIND, true) !== this.core.k.EXIT_KIND_NONE; }
+
   exitStatus(): ExitStatus {
     const k = this.core.k;
     const kind = this.dv.getUint32(k.VM_EXIT_KIND, true);

@@ -75,6 +75,7 @@ describe("live migration", () => {
           for (;;) {
             const m = await ch.recv();
             if (m.type === 1) await ch.send(2, Buffer.from("{}")); // HELLO -> READY
+            if (m.type === 7) await ch.send(8, Buffer.alloc(0)); // SYNC -> SYNCED (the end of a pre-copy round)
             if (m.type === 3 && cutAfter === "pages" && ++n === 3) break;
             if (m.type === 4) break; // FINAL
           }

@@ -13,6 +13,7 @@ import { restoreSnapshot, saveSnapshot } from "../host/snapshot/ops.js";
 import { vmDigest } from "../host/snapshot/vmstate.js";
 import { Vm } from "../host/vm.js";
 import { VmController } from "../host/controller.js";
+import { migrateOut } from "../host/migrate/migrate.js";
 
 const digestOf = (s: string) => /state digest ([0-9a-f]{64}) at instret (\d+)/.exec(s)?.slice(1);
 function tmp(): string { return mkdtempSync(join(tmpdir(), "wv-snap-")); }
@@ -116,6 +117,27 @@ describe("lazy restore", () => {
         parent = { path: f, digest: r.digest };
       }
       expect(await lazyMatchesEager(files[2], 2_000_000)).toBe(vmDigest(vm));
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  });
+});
+
+describe("a guest that has ended", () => {
+  it("stays ended across a snapshot: the restored run ends at once with the guest's exit; migration refuses it", async () => {
+    const d = tmp();
+    try {
+      const vm = Vm.create({ memBytes: 16 << 20 });
+      vm.loadElf(readFileSync(guestPath("test-exit7.elf")));
+      let stop;
+      for (let i = 0; i < 100 && stop !== "halt"; i++) stop = vm.run(1_000_000);
+      expect(stop).toBe("halt");
+      expect(vm.exited).toBe(true);
+      await saveSnapshot(vm, join(d, "ended.wvs"));
+      const r = await restoreVm(join(d, "ended.wvs"));
+      const res = await r.start();
+      expect(res.reason).toBe("exit");
+      expect(res.exit).toEqual({ kind: "poweroff", code: 7 });
+      expect(res.instret).toBe(0n); // (it did not run on past its poweroff)
+      await expect(migrateOut(new VmController(vm), "127.0.0.1", 1, join(d, "no-key"))).rejects.toThrow("the guest has already ended (it powered off): there is nothing to migrate");
     } finally { rmSync(d, { recursive: true, force: true }); }
   });
 });

@@ -74,6 +74,7 @@ async function sendPages(ch: Channel, vm: Vm, gpns: number[], progress: (n: numb
 export async function migrateOut(ctl: VmController, host: string, port: number, pskFile: string,
   onProgress: (p: Progress) => void = () => {}, policy: MigrationPolicy = {}): Promise<Record<string, unknown>> {
   const vm = ctl.vm, t0 = now();
+  if (vm.exited) throw new WasmvisorError("the guest has already ended (it powered off): there is nothing to migrate");
   await vm.lazy?.complete(); // pre-copy reads all of memory
   const downtimeMs = policy.downtimeMs ?? 60, maxRounds = policy.maxRounds ?? 30;
   let ch: Channel;
@@ -112,6 +113,7 @@ export async function migrateOut(ctl: VmController, host: string, port: number, 
     // Stop-and-copy.
     ch.phase = "stop-and-copy";
     const report = await ctl.hold(async () => {
+      if (vm.exited) throw new WasmvisorError("the guest has already ended (it powered off): there is nothing to migrate");
       const paused = now();
       stopped = true;
       const last = [...new Set([...todo, ...dirtyPages(vm)])].sort((a, b) => a - b);
