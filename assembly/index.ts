@@ -10,10 +10,12 @@ import { gstageInit, gpaToPtr, gpaPeek, GACC_READ } from "./gstage";
 import { dirtyClear, dirtyBytes, markDirty } from "./dirty";
 import { execute } from "./hart";
 import { checkInterrupts } from "./trap";
-import { clintReset, clintUpdate, mtimeNow } from "./devices/clint";
+import { clintReset, clintUpdate, mtimeNow, CLINT_BASE } from "./devices/clint";
 import { hostNowTicks } from "./imports";
-import { uartReset, uartUpdate, UART_RX_HEAD, UART_RX_TAIL, UART_RX_DATA, UART_RX_SIZE } from "./devices/uart";
-import { plicReset } from "./devices/plic";
+import { uartReset, uartUpdate, UART_RX_HEAD, UART_RX_TAIL, UART_RX_DATA, UART_RX_SIZE, UART_BASE, UART_IRQ } from "./devices/uart";
+import { plicReset, PLIC_BASE, PLIC_NDEV } from "./devices/plic";
+import { TEST_BASE } from "./devices/testdev";
+import { RTC_BASE } from "./devices/rtc";
 import { tlbFlush, tlbSelect, peekInsn16, translate } from "./mmu";
 import { clearExc } from "./state";
 import { expandCompressed } from "./rvc";
@@ -446,6 +448,14 @@ export function virtio_interrupt(slot: u32): void { virtioInterrupt(slot, ISR_US
 export function vq_pop(slot: u32, q: u32): i32 { return slot < L.VIRTIO_SLOTS ? vqPop(slot, q) : -2; }
 /** Serving thread: returns chain head with len bytes written; 1 if the driver was interrupted, 0 if not, -2 broken. */
 export function vq_push(slot: u32, q: u32, head: u32, len: u32): i32 { return slot < L.VIRTIO_SLOTS ? vqPush(slot, q, head, len) : -2; }
+// The platform's device addresses and interrupt sources (QEMU virt's), for the host's device tree: defined here once.
+export const DEV_UART_BASE: u32 = <u32>UART_BASE;
+export const DEV_UART_IRQ: u32 = UART_IRQ;
+export const DEV_CLINT_BASE: u32 = <u32>CLINT_BASE;
+export const DEV_PLIC_BASE: u32 = <u32>PLIC_BASE;
+export const DEV_PLIC_NDEV: u32 = PLIC_NDEV;
+export const DEV_TEST_BASE: u32 = <u32>TEST_BASE;
+export const DEV_RTC_BASE: u32 = <u32>RTC_BASE;
 export const VIRTIO_SLOTS: u32 = L.VIRTIO_SLOTS;
 export const VIRTIO_MMIO_BASE_LO: u32 = <u32>VIRTIO_MMIO_BASE;
 export const VIRTIO_MMIO_STRIDE_B: u32 = <u32>VIRTIO_MMIO_STRIDE;

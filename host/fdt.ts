@@ -1,5 +1,6 @@
 // Flattened device tree (DTB v17) generator: describes the VM to QEMU-virt-compatible guests (Linux, OpenSBI, U-Boot).
 import { WasmvisorError } from "./errors.js";
+import { platform, type Platform } from "./platform.js";
 
 /** What the device tree describes. Absent devices get no node; defaultVirtConfig() fills in QEMU virt's layout. */
 export interface FdtConfig {
@@ -20,18 +21,9 @@ export interface FdtConfig {
   stdoutPath?: string; // default: the UART's node path
 }
 
-// QEMU virt's memory map and interrupt numbers (hw/riscv/virt.c).
-const VIRT_TEST = 0x10_0000n;
-const VIRT_RTC = 0x10_1000n;
-const VIRT_CLINT = 0x200_0000n;
-const VIRT_PLIC = 0xc00_0000n;
-const VIRT_UART0 = 0x1000_0000n;
-const VIRT_VIRTIO = 0x1000_1000n;
-const VIRTIO_COUNT = 8;
-const UART0_IRQ = 10;
+// The device addresses and interrupt sources come from the core (platform.ts). The RTC's interrupt is the one
+// number only the tree has: QEMU virt wires source 11 to it, and the core's RTC never raises its alarm.
 const RTC_IRQ = 11;
-const VIRTIO_IRQ = 1;
-const PLIC_NDEV = 95; // VIRT_IRQCHIP_NUM_SOURCES - 1
 
 const SIZE_UART = 0x100n;
 const SIZE_CLINT = 0x1_0000n;
@@ -66,10 +58,13 @@ const FDT_END = 0x9;
 /** Free space at the end of the blob, for a bootloader's in-place additions (OpenSBI, U-Boot). */
 const FDT_FREE_SPACE = 4096;
 
-/** QEMU `virt` with `-m memBytes -smp harts`: RV64IMAFDC, Sv48, 10 MHz timebase, every device at its QEMU address. */
-export function defaultVirtConfig(memBase: bigint, memBytes: bigint, harts = 1): FdtConfig {
+/**
+ * QEMU `virt` with `-m memBytes -smp harts`: RV64IMAFDC, Sv48, 10 MHz timebase, every device where the core's
+ * platform puts it (QEMU virt's addresses).
+ */
+export function defaultVirtConfig(memBase: bigint, memBytes: bigint, harts = 1, p: Platform = platform()): FdtConfig {
   const virtio: { base: bigint; irq: number }[] = [];
-  for (let i = 0; i < VIRTIO_COUNT; i++) virtio.push({ base: VIRT_VIRTIO + BigInt(i) * SIZE_VIRTIO, irq: VIRTIO_IRQ + i });
+  for (let i = 0; i < p.virtio.slots; i++) virtio.push({ base: p.virtio.base + BigInt(i) * p.virtio.stride, irq: p.virtio.irq + i });
   return {
     memBase,
     memBytes,
@@ -77,11 +72,11 @@ export function defaultVirtConfig(memBase: bigint, memBytes: bigint, harts = 1):
     isa: "rv64imafdc_zicntr_zicsr_zifencei",
     mmuType: "riscv,sv48",
     timebaseHz: 10_000_000,
-    uart: { base: VIRT_UART0, irq: UART0_IRQ },
-    clint: { base: VIRT_CLINT },
-    plic: { base: VIRT_PLIC, ndev: PLIC_NDEV },
-    test: { base: VIRT_TEST },
-    rtc: { base: VIRT_RTC, irq: RTC_IRQ },
+    uart: { ...p.uart },
+    clint: { base: p.clint },
+    plic: { ...p.plic },
+    test: { base: p.test },
+    rtc: { base: p.rtc, irq: RTC_IRQ },
     virtio,
   };
 }

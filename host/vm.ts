@@ -48,6 +48,9 @@ function probe(module: WebAssembly.Module): Core {
   return c;
 }
 
+/** The core's exported constants (layout, enums, the platform's device map), without creating a VM. */
+export function coreConstants(): Core["k"] { return probe(coreModule()).k; }
+
 export class Vm {
   readonly memory: WebAssembly.Memory;
   readonly core: Core;
