@@ -296,12 +296,18 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
   const timers: NodeJS.Timeout[] = [];
   let slotExpired = false;
   const say = (m: string) => process.stderr.write(`wasmvisor: ${m}\n`);
+  let checkpointing = false;
   const checkpoint = async (why: string) => {
-    const r = await ctl.snapshot(o.checkpoint!, { onProgress: progressReporter(process.stderr, "checkpoint") });
-    say(`${why}: checkpoint ${o.checkpoint} (${r.pages} pages, ${(r.bytes / 1048576).toFixed(1)} MiB)`);
+    checkpointing = true;
+    try {
+      const r = await ctl.checkpoint(o.checkpoint!, { onProgress: progressReporter(process.stderr, "checkpoint") });
+      say(`${why}: checkpoint ${o.checkpoint} (${r.pages} pages, ${(r.bytes / 1048576).toFixed(1)} MiB; ` +
+        `${r.incremental ? "incremental, folded in" : "full"}; guest paused ${r.pausedMs.toFixed(1)} ms)`);
+    } finally { checkpointing = false; }
   };
   if (everyS !== undefined) {
-    const t = setInterval(() => { checkpoint("periodic").catch((e: Error) => say(`checkpoint failed: ${e.message}`)); }, everyS * 1000);
+    // A tick that finds the previous checkpoint still being written or folded skips (they do not queue up).
+    const t = setInterval(() => { if (!checkpointing) checkpoint("periodic").catch((e: Error) => say(`checkpoint failed: ${e.message}`)); }, everyS * 1000);
     t.unref(); timers.push(t);
   }
   if (slotS !== undefined) {

@@ -4,6 +4,8 @@
 import type { Vm } from "./vm.js";
 import type { RunOptions } from "./runner.js";
 import { captureSnapshot } from "./snapshot/ops.js";
+import { mergeChain } from "./snapshot/format.js";
+import { rm } from "node:fs/promises";
 import type { ParentRef, WriteResult } from "./snapshot/format.js";
 import type { Progress } from "./progress.js";
 import { WasmvisorError } from "./errors.js";
@@ -75,7 +77,33 @@ export class VmController {
    * time (an incremental one names its parent by the digest the parent's write produces).
    */
   async snapshot(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void } = {}): Promise<WriteResult & { pausedMs: number }> {
-    const turn = this.snapshots.then(() => this.snapshotNow(path, opts));
+    return this.serialized(() => this.snapshotNow(path, opts));
+  }
+
+  /**
+   * A checkpoint into `file`, which always holds this VM's newest complete checkpoint. The first is a full
+   * snapshot; each later one is an incremental snapshot against it (`file`.inc: the guest is held only while its
+   * dirty pages are copied) that is then folded into `file` while the guest runs (a merge, which replaces `file`
+   * atomically). A kill at any moment leaves `file` whole: the previous checkpoint or the new one.
+   */
+  async checkpoint(file: string, opts: { onProgress?: (p: Progress) => void } = {}): Promise<WriteResult & { pausedMs: number; incremental: boolean }> {
+    return this.serialized(async () => {
+      const inc = `${file}.inc`;
+      if (this.last?.path !== file) {
+        await rm(inc, { force: true }); // a fold a killed process left undone: its parent is about to be replaced
+        return { ...await this.snapshotNow(file, opts), incremental: false };
+      }
+      const r = await this.snapshotNow(inc, { ...opts, incremental: true });
+      const merged = await mergeChain(inc, file, { expectAbi: this.vm.core.k.ABI_VERSION });
+      this.last = { path: file, digest: merged.digest };
+      await rm(inc, { force: true });
+      return { ...merged, pausedMs: r.pausedMs, incremental: true };
+    });
+  }
+
+  /** Runs snapshot work one piece at a time (an incremental snapshot names its parent by the digest its write produces). */
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const turn = this.snapshots.then(fn);
     this.snapshots = turn.catch(() => {});
     return turn;
   }

@@ -3,9 +3,9 @@
 // merge, policies (time slot, periodic), atomic replacement under SIGKILL, and refusal of bad snapshots.
 import { describe, it, expect } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, readFileSync, writeFileSync, statSync, existsSync, truncateSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, readFileSync, writeFileSync, statSync, existsSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { runCli, guestPath, CLI, ROOT } from "./helpers";
 import { cachedImages } from "../host/files.js";
 import { restoreVm, createVm } from "../host/api.js";
@@ -14,6 +14,7 @@ import { vmDigest } from "../host/snapshot/vmstate.js";
 import { Vm } from "../host/vm.js";
 import { VmController } from "../host/controller.js";
 import { migrateOut } from "../host/migrate/migrate.js";
+import { readChain } from "../host/snapshot/format.js";
 
 const digestOf = (s: string) => /state digest ([0-9a-f]{64}) at instret (\d+)/.exec(s)?.slice(1);
 function tmp(): string { return mkdtempSync(join(tmpdir(), "wv-snap-")); }
@@ -214,6 +215,42 @@ describe("snapshots of a running guest", () => {
       expect(b.status).toBe(0);
     } finally { rmSync(d, { recursive: true, force: true }); }
   }, 200_000);
+
+  it("policy: periodic checkpoints after the first are incremental, folded into the checkpoint file while the guest runs", async () => {
+    const d = tmp();
+    try {
+      const ck = join(d, "ck.wvs");
+      const r = runCli(["run", "--checkpoint", ck, "--checkpoint-every", "0.3", "--timeout", "4", guestPath("memcheck-long.elf")], { timeoutMs: 30_000 });
+      expect(r.status, r.stderr).toBe(3); // stopped by --timeout
+      const lines = r.stderr.split("\n").filter((l) => l.includes("periodic: checkpoint"));
+      expect(lines.length, r.stderr).toBeGreaterThanOrEqual(3);
+      expect(lines[0]).toMatch(/; full; guest paused [\d.]+ ms\)$/);
+      for (const l of lines.slice(1)) expect(l).toMatch(/; incremental, folded in; guest paused [\d.]+ ms\)$/);
+      expect(existsSync(`${ck}.inc`)).toBe(false);
+      // The file is one full snapshot of the newest checkpoint: it restores on its own and the guest carries on.
+      const back = runCli(["restore", "--max-insns", "20000000", ck]);
+      expect(back.status, back.stderr).toBe(3);
+      expect(back.stdout).toMatch(/memcheck: gen \d+ ok/);
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  });
+
+  it("an incremental snapshot names its parent relative to its own directory, whatever the caller's paths are relative to", async () => {
+    const d = tmp();
+    try {
+      const vm = Vm.create({ memBytes: 16 << 20 });
+      vm.loadElf(readFileSync(guestPath("memcheck.elf")));
+      const ctl = new VmController(vm);
+      const rel = (f: string) => relative(process.cwd(), join(d, "sub", f)); // e.g. ../../tmp/wv-snap-x/sub/a.wvs
+      mkdirSync(join(d, "sub"));
+      vm.run(2_000_000);
+      await ctl.snapshot(rel("a.wvs"));
+      vm.run(2_000_000);
+      await ctl.snapshot(rel("b.wvs"), { incremental: true });
+      const chain = await readChain(join(d, "sub", "b.wvs"));
+      expect(chain.layers.map((l) => l.path)).toEqual([join(d, "sub", "b.wvs"), join(d, "sub", "a.wvs")]);
+      await chain.close();
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  });
 
   it("policy: periodic checkpoints; SIGKILL at random moments always leaves a loadable checkpoint", async () => {
     const d = tmp();

@@ -7,6 +7,7 @@ import type { Progress } from "../progress.js";
 import { attachDevices, type DeviceOptions } from "../virtio/devices.js";
 import type { VirtualSwitch } from "../virtio/switch.js";
 import { WasmvisorError } from "../errors.js";
+import { dirname, relative, resolve } from "node:path";
 import { BufferPool } from "./pool.js";
 
 /**
@@ -63,11 +64,19 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
     staged, pages: gpns.length,
     // (The writer adds the page index, so a restore can validate the file, or its chain, without unpacking memory.)
     write: (path) => writeSnapshot(path, {
-      abi: vm.core.k.ABI_VERSION, config, parent: opts.parent, sections: [core, devices], pages,
+      abi: vm.core.k.ABI_VERSION, config, parent: opts.parent && relativeParent(path, opts.parent), sections: [core, devices], pages,
     }, { onProgress: opts.onProgress, chunkPages: opts.parent ? undefined : SNAPSHOT_CHUNK_PAGES })
       .catch((e) => { vm.remarkDirty(dirty); vm.remarkDirty(gpns); throw e; })
       .finally(() => { if (copy) stagingBuffers.give(copy); copy = undefined; }),
   };
+}
+
+/**
+ * The parent as the child file names it: relative to the child's directory (so that a chain moves as a whole),
+ * whatever directory the caller's paths are relative to.
+ */
+function relativeParent(childPath: string, parent: ParentRef): ParentRef {
+  return { path: relative(dirname(resolve(childPath)), resolve(parent.path)), digest: parent.digest };
 }
 
 /** Captures and writes a snapshot of a VM that is not running (both before it may run again). */
