@@ -94,7 +94,9 @@ export class VmController {
         return { ...await this.snapshotNow(file, opts), incremental: false };
       }
       const r = await this.snapshotNow(inc, { ...opts, incremental: true });
-      const merged = await mergeChain(inc, file, { expectAbi: this.vm.core.k.ABI_VERSION });
+      // (deferPages: chunks are checked by their checksums and unpacked one at a time as they are rewritten, so
+      // folding does not hold the whole guest's memory unpacked.)
+      const merged = await mergeChain(inc, file, { expectAbi: this.vm.core.k.ABI_VERSION, deferPages: true });
       this.last = { path: file, digest: merged.digest };
       await rm(inc, { force: true });
       return { ...merged, pausedMs: r.pausedMs, incremental: true };
