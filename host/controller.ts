@@ -118,12 +118,11 @@ export class VmController {
     const held = await this.hold(async () => {
       const cap = captureSnapshot(this.vm, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress });
       // A staged capture is written once the guest runs again (not even its first steps while held); a large one now.
-      return cap.staged ? { cap } : { cap, written: await cap.write(path).then((r) => ({ r }), (e: unknown) => ({ e })) };
+      // (A failed write leaves hold through its finally: the guest runs on either way.)
+      return { cap, written: cap.staged ? undefined : await cap.write(path) };
     });
     const pausedMs = performance.now() - t0; // held: from the pause request to the guest running again
-    const w = held.written ?? await held.cap.write(path).then((r) => ({ r }), (e: unknown) => ({ e }));
-    if ("e" in w) throw w.e;
-    const r = w.r;
+    const r = held.written ?? await held.cap.write(path);
     this.last = { path, digest: r.digest };
     return { ...r, pausedMs };
   }

@@ -55,6 +55,7 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
   const start = vm.instret;
   let lastYield = t0;
   let stalled = 0; // consecutive steps (traps) that retired no instruction
+  let ran = false; // the first slice has returned (onRunning)
   const flush = () => { const b = vm.drainConsole(); if (b.length && opts.onConsole) opts.onConsole(b); };
   const exits: Record<string, number> = {};
   const finish = (exit: ExitStatus | null, reason: RunResult["reason"]): RunResult => {
@@ -105,7 +106,7 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
       }
     }
     flush();
-    if (Object.keys(exits).length === 0) opts.onRunning?.();
+    if (!ran) { ran = true; opts.onRunning?.(); }
     exits[stop] = (exits[stop] ?? 0) + 1;
     if (vm.devices?.error) throw new WasmvisorError(`virtio device failed: ${vm.devices.error}`, ExitCode.INTERNAL);
     switch (stop) {
