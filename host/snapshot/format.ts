@@ -42,18 +42,20 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { createHash, type Hash } from "node:crypto";
 import { realpathSync, readSync } from "node:fs";
-import { deflateRaw, deflateRawSync, inflateRawSync, type InputType, type ZlibOptions } from "node:zlib";
+import { deflateRaw, inflateRawSync, type InputType, type ZlibOptions } from "node:zlib";
 import { promisify } from "node:util";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { WasmvisorError } from "../errors.js";
 import { atomicWrite } from "./atomic.js";
 import { BufferPool } from "./pool.js";
+import { compressChunk } from "./compressor.js";
+import { PAGE_SIZE, KIND_SECTION, KIND_CHUNK, KIND_TRAILER, CODEC_STORED, CODEC_DEFLATE, HASH, RECORD_HEAD, recordHead, recordSum, deflateOptions, encodeSync } from "./record.js";
 import type { Progress } from "../progress.js";
 
 export const FORMAT_VERSION = 2;
 /** The previous version (digest over the bytes rather than the checksums): still read. */
 const FORMAT_VERSION_1 = 1;
-export const PAGE_SIZE = 4096;
+export { PAGE_SIZE, deflateOptions };
 /**
  * Section the writer adds to every snapshot (callers cannot supply it): the page numbers of every memory chunk, in
  * file order (u32 little-endian each). It lets a reader validate chunks by their checksums without unpacking them.
@@ -71,12 +73,8 @@ const SYNC_DEFLATE_MAX = 64 << 10;
 /** Bytes read at a time while validating: a full snapshot's records (64-page chunks, at most ~257 KiB) fit. */
 const READ_AHEAD = 512 << 10;
 const MAGIC = Buffer.from([0x89, 0x57, 0x56, 0x53, 0x4e, 0x41, 0x50, 0x0a]);
-const KIND_SECTION = 1, KIND_CHUNK = 2, KIND_TRAILER = 0xff;
-const CODEC_STORED = 0, CODEC_DEFLATE = 1;
-const HASH = 32;
-const RECORD_HEAD = 12;
 const TRAILER_BODY = 16;
-/** Compressions in flight while writing: zlib runs them on the libuv thread pool (4 threads by default). */
+/** Memory chunks in flight while writing (compress-worker.ts threads pack and compress them; the writer writes). */
 const PARALLEL = 4;
 
 const deflateRawAsync = promisify(deflateRaw) as (b: InputType, o: ZlibOptions) => Promise<Buffer>;
@@ -102,6 +100,12 @@ export interface PageSource {
   get(i: number): Uint8Array | Promise<Uint8Array>;
   /** Optional: pages [first, first + count) as one contiguous view (the writer then copies a chunk at once). */
   block?(first: number, count: number): Uint8Array;
+  /**
+   * True if every view this source returns stays valid and unchanged until the write resolves (guest memory of a
+   * held VM, a private copy). Views into a SharedArrayBuffer are then read by the compression threads in place;
+   * any other view is copied into a chunk buffer at once.
+   */
+  readonly stable?: boolean;
 }
 
 export interface Snapshot {
@@ -185,8 +189,12 @@ function u32(n: number): Buffer {
   return b;
 }
 
-/** Chunk buffers, reused between snapshots (see pool.ts): one per compression in flight and one being filled. */
-const chunkBuffers = new BufferPool(PARALLEL + 1);
+/**
+ * Shared buffers, reused between snapshots (see pool.ts): pages that cannot be read in place are gathered into one
+ * (`gathered`), and each chunk's record comes back from its compression thread in one (`outputs`).
+ */
+const gathered = new BufferPool(PARALLEL + 1, true);
+const outputs = new BufferPool(PARALLEL + 1, true);
 
 /** A record (see the layout above) as the buffers to write, and its checksum (the last of them). */
 interface Packed {
@@ -242,31 +250,19 @@ class Output {
 /** A record (see the layout above); compression is done by the caller. */
 function record(kind: number, codec: number, name: string, stored: Uint8Array, rawLen: number): Packed {
   const nameBytes = Buffer.from(name, "utf8");
-  const head = Buffer.alloc(RECORD_HEAD);
-  head.writeUInt8(kind, 0);
-  head.writeUInt8(codec, 1);
-  head.writeUInt16LE(nameBytes.length, 2);
-  head.writeUInt32LE(stored.length, 4);
-  head.writeUInt32LE(rawLen, 8);
-  const sum = createHash("sha256").update(head).update(nameBytes).update(stored).digest();
+  const head = recordHead(kind, codec, nameBytes.length, stored.length, rawLen);
+  const sum = recordSum(head, nameBytes, stored);
   return { parts: nameBytes.length ? [head, nameBytes, stored, sum] : [head, stored, sum], sum };
 }
 
-/**
- * zlib options for compressing `n` bytes: an output buffer as large as the input, so that zlib runs once per
- * record. With the default 16 KiB, Node's asynchronous zlib makes one thread-pool round trip per 16 KiB of output
- * and joins the pieces afterwards: 4 MiB compressed in 1 MiB pieces on two cores took 38 ms instead of 26.
- * (Exported for the benchmark's baseline, which must compress the same way.)
- */
-export function deflateOptions(level: number, n: number): ZlibOptions {
-  return { level, chunkSize: Math.max(n + 1024, 16 << 10) };
-}
-
+/** A section's record (memory chunks are packed by the compression threads, see ChunkPacker). */
 async function packed(kind: number, name: string, raw: Uint8Array, level: number): Promise<Packed> {
-  if (level === 0) return record(kind, CODEC_STORED, name, raw, raw.length);
   // Small records are compressed right here: a thread-pool round trip costs more than the work.
-  const o = deflateOptions(level, raw.length);
-  const z = raw.length <= SYNC_DEFLATE_MAX ? deflateRawSync(raw, o) : await deflateRawAsync(raw, o);
+  if (level === 0 || raw.length <= SYNC_DEFLATE_MAX) {
+    const { codec, stored } = encodeSync(raw, level);
+    return record(kind, codec, name, stored, raw.length);
+  }
+  const z = await deflateRawAsync(raw, deflateOptions(level, raw.length));
   // Incompressible data (already compressed or random) is stored as is rather than grown.
   return z.length < raw.length ? record(kind, CODEC_DEFLATE, name, z, raw.length) : record(kind, CODEC_STORED, name, raw, raw.length);
 }
@@ -304,54 +300,93 @@ function checkSnapshot(snap: Snapshot, chunkPages: number, level: number): void 
   if (snap.pages.gpns.length > 0xffff_ffff) bad("too many pages");
 }
 
+/** A packed memory chunk: its record, and a release of its buffers once the record is written. */
+interface PackedChunk {
+  rec: Packed;
+  pages: number;
+  release(): void;
+}
+
 /**
- * Memory chunks being packed: pages gathered into a chunk buffer and compressed on the thread pool, up to
- * PARALLEL chunks ahead of the writer, handed out in file order.
+ * Memory chunks being packed: each chunk's pages are handed to a compression thread (compressor.ts) as places in
+ * shared memory — read in place when the source is stable (guest memory of a held VM, a staged copy), gathered
+ * into a shared buffer here otherwise — and the thread packs, compresses and checksums the chunk. Up to PARALLEL
+ * chunks are in flight ahead of the writer, handed out in file order.
  */
 class ChunkPacker {
   private next = 0;
-  private readonly inflight: { p: Promise<Packed>; pages: number; buf: Buffer }[] = [];
+  private readonly inflight: Promise<PackedChunk>[] = [];
   constructor(private readonly pages: PageSource, private readonly chunkPages: number, private readonly level: number) {}
 
-  /** Gathers and starts compressing chunks until PARALLEL are in flight or every page is taken. */
+  /** Starts chunks until PARALLEL are in flight or every page is taken. */
   async fill(): Promise<void> {
-    const n = this.pages.gpns.length, per = this.chunkPages;
+    const n = this.pages.gpns.length;
     while (this.inflight.length < PARALLEL && this.next < n) {
-      const first = this.next, count = Math.min(per, n - first);
+      const first = this.next, count = Math.min(this.chunkPages, n - first);
       this.next += count;
-      // (Always a full chunk's buffer, so that the last, shorter chunk does not empty the pool.)
-      const buf = chunkBuffers.take(4 + per * (4 + PAGE_SIZE));
-      const raw = buf.subarray(0, 4 + count * (4 + PAGE_SIZE)); // every byte of it is set below
-      raw.writeUInt32LE(count, 0);
-      const dataAt = 4 + count * 4;
-      const block = this.pages.block?.(first, count);
-      if (block && block.length !== count * PAGE_SIZE) throw new WasmvisorError(`snapshot: a block of ${count} pages has ${block.length} bytes`);
-      if (block) raw.set(block, dataAt);
-      for (let j = 0; j < count; j++) {
-        const g = this.pages.gpns[first + j];
-        raw.writeUInt32LE(g, 4 + j * 4);
-        if (block) continue;
-        const page = await this.pages.get(first + j);
-        if (page.length !== PAGE_SIZE) throw new WasmvisorError(`snapshot: page 0x${g.toString(16)} has ${page.length} bytes, not ${PAGE_SIZE}`);
-        raw.set(page, dataAt + j * PAGE_SIZE);
-      }
-      const p = packed(KIND_CHUNK, "", raw, this.level);
+      const { p } = await this.start(first, count);
       p.catch(() => {}); // handled when taken in order; this keeps an early failure from being "unhandled"
-      this.inflight.push({ p, pages: count, buf });
+      this.inflight.push(p);
     }
   }
 
-  /** The next chunk in file order (null when all are taken), with the buffer to give back once it is written. */
-  async take(): Promise<{ rec: Packed; pages: number; buf: Buffer } | null> {
-    await this.fill();
-    const c = this.inflight.shift();
-    if (!c) return null;
-    return { rec: await c.p, pages: c.pages, buf: c.buf };
+  /** Locates (or gathers) a chunk's pages, in order, and hands the chunk to a compression thread. */
+  private async start(first: number, count: number): Promise<{ p: Promise<PackedChunk> }> {
+    const src = this.pages, stable = src.stable === true;
+    const gpns = new Uint32Array(count), which = new Uint8Array(count), off = new Float64Array(count);
+    const srcs: SharedArrayBuffer[] = [];
+    let gather: Buffer | undefined;
+    const place = (j: number, page: Uint8Array) => {
+      if (page.length !== PAGE_SIZE) throw new WasmvisorError(`snapshot: page 0x${gpns[j].toString(16)} has ${page.length} bytes, not ${PAGE_SIZE}`);
+      if (stable && page.buffer instanceof SharedArrayBuffer) {
+        let k = srcs.indexOf(page.buffer);
+        if (k < 0) k = srcs.push(page.buffer) - 1;
+        which[j] = k;
+        off[j] = page.byteOffset;
+        return;
+      }
+      if (!gather) {
+        // (Always a full chunk's buffer, so that the last, shorter chunk does not empty the pool.)
+        gather = gathered.take(this.chunkPages * PAGE_SIZE);
+        srcs.push(gather.buffer as SharedArrayBuffer);
+      }
+      gather.set(page, j * PAGE_SIZE);
+      which[j] = srcs.indexOf(gather.buffer as SharedArrayBuffer);
+      off[j] = gather.byteOffset + j * PAGE_SIZE;
+    };
+    for (let j = 0; j < count; j++) gpns[j] = src.gpns[first + j];
+    const block = src.block?.(first, count);
+    if (block && block.length !== count * PAGE_SIZE) throw new WasmvisorError(`snapshot: a block of ${count} pages has ${block.length} bytes`);
+    try {
+      for (let j = 0; j < count; j++) place(j, block ? block.subarray(j * PAGE_SIZE, (j + 1) * PAGE_SIZE) : await src.get(first + j));
+    } catch (e) {
+      if (gather) gathered.give(gather);
+      throw e;
+    }
+    const outBytes = 4 + this.chunkPages * (4 + PAGE_SIZE); // a record's data is never longer than its raw bytes
+    const out = outputs.take(outBytes);
+    const g = gather;
+    const release = () => { outputs.give(out); if (g) gathered.give(g); };
+    const p = compressChunk({ level: this.level, srcs, src: which, off, gpns, out: out.buffer as SharedArrayBuffer, outOffset: out.byteOffset, outBytes })
+      .then((d) => {
+        const head = recordHead(KIND_CHUNK, d.codec, 0, d.len, d.rawLen);
+        const sum = Buffer.from(d.sum);
+        return { rec: { parts: [head, out.subarray(0, d.len), sum], sum }, pages: count, release };
+      }, (e) => { release(); throw e; });
+    return { p };
   }
 
-  /** Waits for compressions still running (after an error: before the file they were meant for goes away). */
+  /** The next chunk in file order (null when all are taken); release() it once its record is written. */
+  async take(): Promise<PackedChunk | null> {
+    await this.fill();
+    const c = this.inflight.shift();
+    return c ? await c : null;
+  }
+
+  /** Waits for compressions still running (after an error: before the buffers they use are reused). */
   async settle(): Promise<void> {
-    await Promise.allSettled(this.inflight.map((c) => c.p));
+    const rest = this.inflight.splice(0);
+    await Promise.all(rest.map((p) => p.then((c) => c.release(), () => {})));
   }
 }
 
@@ -398,9 +433,8 @@ export async function writeSnapshot(path: string, snap: Snapshot, opts: WriteOpt
       let chunks = 0, written = 0;
       for (let c = await packer.take(); c; c = await packer.take()) {
         out.digest.update(c.rec.sum);
-        const buf = c.buf;
-        // A stored record is the raw buffer itself: it goes back to the pool only once written.
-        void out.write(c.rec.parts).then(() => chunkBuffers.give(buf), () => {});
+        // The record's bytes are in the chunk's shared buffers: they go back to the pools only once written.
+        void out.write(c.rec.parts).then(c.release, () => {});
         await out.throttle(PARALLEL);
         chunks++;
         written += c.pages;

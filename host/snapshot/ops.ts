@@ -30,8 +30,11 @@ export interface SaveOptions {
  * so that a snapshot never doubles the memory a guest uses.
  */
 export const STAGE_MAX_BYTES = 64 << 20;
-/** The copies, reused (see pool.ts); one is in use at a time when a controller takes the snapshots. */
-const stagingBuffers = new BufferPool(1);
+/**
+ * The copies, reused (see pool.ts); one is in use at a time when a controller takes the snapshots. Shared memory:
+ * the compression threads read the pages from it in place.
+ */
+const stagingBuffers = new BufferPool(1, true);
 
 /** A snapshot captured while the VM was held: write() puts it into a file (after the VM resumed, if `staged`). */
 export interface Capture {
@@ -58,7 +61,7 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
   if (staged) {
     const c = copy = stagingBuffers.take(gpns.length * 4096); // every page is copied into it
     for (let i = 0; i < gpns.length; i++) c.set(pages.get(i) as Uint8Array, i * 4096);
-    pages = { gpns, get: (i) => c.subarray(i * 4096, (i + 1) * 4096), block: (first, count) => c.subarray(first * 4096, (first + count) * 4096) };
+    pages = { gpns, get: (i) => c.subarray(i * 4096, (i + 1) * 4096), block: (first, count) => c.subarray(first * 4096, (first + count) * 4096), stable: true };
   }
   return {
     staged, pages: gpns.length,

@@ -8,8 +8,11 @@ const IDLE_MS = 60_000;
 export class BufferPool {
   private free: Buffer[] = [];
   private timer: NodeJS.Timeout | undefined;
-  /** keep: how many buffers the pool holds at most. */
-  constructor(private readonly keep: number) {}
+  /**
+   * keep: how many buffers the pool holds at most. shared: buffers over SharedArrayBuffers, which the compression
+   * threads read and write without a copy.
+   */
+  constructor(private readonly keep: number, private readonly shared = false) {}
 
   /**
    * A buffer of at least `size` bytes (uninitialised: callers set every byte they use): a kept one that fits, or a
@@ -21,7 +24,7 @@ export class BufferPool {
       if (this.free[i].length >= size && (best < 0 || this.free[i].length < this.free[best].length)) best = i;
     }
     if (best >= 0) return this.free.splice(best, 1)[0];
-    return Buffer.allocUnsafe(size);
+    return this.shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
   }
 
   give(b: Buffer): void {

@@ -86,9 +86,10 @@ export function pageSource(vm: Vm, gpns: number[]): PageSource {
   const zero = new Uint8Array(4096);
   return {
     gpns,
-    // A view into guest memory, not a copy: the writer copies it into its chunk at once, and the guest and its
-    // devices are stopped while a snapshot is written.
+    // A view into guest memory, not a copy: the guest and its devices are stopped while a snapshot is written from
+    // it (a staged capture copies it first), so the compression threads read it in place.
     get: (i) => vm.pageView(gpns[i]) ?? zero,
+    stable: true,
   };
 }
 
