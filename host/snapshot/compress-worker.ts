@@ -9,24 +9,39 @@ const EMPTY = new Uint8Array(0);
 /** The chunk's raw bytes, reused from job to job (fresh memory costs a page fault per 4 KiB on first touch). */
 let raw = Buffer.alloc(0);
 
-function pack(j: ChunkJob): ChunkDone {
-  const n = j.gpns.length;
+/** The chunk's raw bytes (page count, page numbers, pages) gathered into the reused buffer. */
+function gather(p: NonNullable<ChunkJob["pages"]>): Buffer {
+  const n = p.gpns.length;
   const len = 4 + n * 4 + n * PAGE_SIZE;
   if (raw.length < len) raw = Buffer.allocUnsafe(len);
   const r = raw.subarray(0, len);
   r.writeUInt32LE(n, 0);
-  for (let i = 0; i < n; i++) r.writeUInt32LE(j.gpns[i], 4 + i * 4);
-  const views = j.srcs.map((s) => new Uint8Array(s));
+  for (let i = 0; i < n; i++) r.writeUInt32LE(p.gpns[i], 4 + i * 4);
+  const views = p.srcs.map((s) => new Uint8Array(s));
   for (let i = 0, at = 4 + n * 4; i < n; i++, at += PAGE_SIZE) {
-    const o = j.off[i], page = views[j.src[i]].subarray(o, o + PAGE_SIZE);
+    const o = p.off[i], page = views[p.src[i]].subarray(o, o + PAGE_SIZE);
     if (page.length !== PAGE_SIZE) throw new Error(`page ${i} of the chunk lies outside its buffer`);
     r.set(page, at);
   }
+  return r;
+}
+
+function pack(j: ChunkJob): ChunkDone {
+  let r: Buffer;
+  if (j.raw) {
+    // Laid out already (a staged capture): compressed where it lies, no copy.
+    if (j.raw.offset + j.raw.length > j.raw.buffer.byteLength) throw new Error("the chunk lies outside its buffer");
+    r = Buffer.from(j.raw.buffer, j.raw.offset, j.raw.length);
+  } else if (j.pages) {
+    r = gather(j.pages);
+  } else {
+    throw new Error("a chunk job without pages");
+  }
   const { codec, stored } = encodeSync(r, j.level);
   if (stored.length > j.outBytes) throw new Error(`chunk of ${stored.length} bytes does not fit its ${j.outBytes}-byte output`);
-  const sum = recordSum(recordHead(KIND_CHUNK, codec, 0, stored.length, len), EMPTY, stored);
+  const sum = recordSum(recordHead(KIND_CHUNK, codec, 0, stored.length, r.length), EMPTY, stored);
   new Uint8Array(j.out, j.outOffset, stored.length).set(stored);
-  return { id: j.id, codec, len: stored.length, rawLen: len, sum };
+  return { id: j.id, codec, len: stored.length, rawLen: r.length, sum };
 }
 
 parentPort!.on("message", (j: ChunkJob) => {

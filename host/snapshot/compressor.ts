@@ -7,14 +7,15 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { WasmvisorError } from "../errors.js";
 
-/** One memory chunk to pack: page i is 4096 bytes at srcs[src[i]] + off[i]; its record goes to out + outOffset. */
+/**
+ * One memory chunk to pack, either as pages (page i of gpns is 4096 bytes at srcs[src[i]] + off[i]) or as its raw
+ * bytes already laid out (count, page numbers, pages) at raw + rawOffset; its record's data goes to out + outOffset.
+ */
 export interface ChunkJob {
   id: number;
   level: number;
-  srcs: SharedArrayBuffer[];
-  src: Uint8Array;
-  off: Float64Array;
-  gpns: Uint32Array;
+  pages?: { srcs: SharedArrayBuffer[]; src: Uint8Array; off: Float64Array; gpns: Uint32Array };
+  raw?: { buffer: SharedArrayBuffer; offset: number; length: number };
   out: SharedArrayBuffer;
   outOffset: number;
   outBytes: number;

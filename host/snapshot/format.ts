@@ -48,7 +48,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { WasmvisorError } from "../errors.js";
 import { atomicWrite } from "./atomic.js";
 import { BufferPool } from "./pool.js";
-import { compressChunk } from "./compressor.js";
+import { compressChunk, type ChunkJob } from "./compressor.js";
 import { PAGE_SIZE, KIND_SECTION, KIND_CHUNK, KIND_TRAILER, CODEC_STORED, CODEC_DEFLATE, HASH, RECORD_HEAD, recordHead, recordSum, deflateOptions, encodeSync } from "./record.js";
 import type { Progress } from "../progress.js";
 
@@ -106,6 +106,11 @@ export interface PageSource {
    * any other view is copied into a chunk buffer at once.
    */
   readonly stable?: boolean;
+  /**
+   * Optional, with `stable`: the memory chunks' raw bytes already laid out as the file stores them (see
+   * stagePages), for a writer with the same chunkPages; views into a SharedArrayBuffer are compressed in place.
+   */
+  readonly packed?: { readonly chunkPages: number; chunk(first: number, count: number): Uint8Array };
 }
 
 export interface Snapshot {
@@ -300,6 +305,45 @@ function checkSnapshot(snap: Snapshot, chunkPages: number, level: number): void 
   if (snap.pages.gpns.length > 0xffff_ffff) bad("too many pages");
 }
 
+/** Bytes stagePages needs for `n` pages in chunks of `chunkPages`. */
+export function stagedBytes(n: number, chunkPages: number): number {
+  const head = Math.ceil((4 + 4 * chunkPages) / PAGE_SIZE) * PAGE_SIZE;
+  return Math.ceil(n / chunkPages) * head + n * PAGE_SIZE;
+}
+
+/**
+ * A copy of pages laid out as the memory chunks of a file written with `chunkPages` (page count, page numbers,
+ * pages): each chunk's header ends where its first page starts, on a 4 KiB boundary of `buf`, so the copy stays
+ * page-aligned and a writer compresses each chunk where it lies. `copy(i, dst)` fills page gpns[i]. The source is
+ * stable: `buf` must not change until the write resolves.
+ */
+export function stagePages(buf: Uint8Array, gpns: ArrayLike<number>, chunkPages: number, copy: (i: number, dst: Uint8Array) => void): PageSource {
+  const n = gpns.length;
+  if (buf.length < stagedBytes(n, chunkPages)) throw new WasmvisorError(`snapshot: ${buf.length} bytes cannot stage ${n} pages`);
+  const head = Math.ceil((4 + 4 * chunkPages) / PAGE_SIZE) * PAGE_SIZE, stride = head + chunkPages * PAGE_SIZE;
+  const at = (i: number) => Math.floor(i / chunkPages) * stride + head + (i % chunkPages) * PAGE_SIZE;
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let first = 0; first < n; first += chunkPages) {
+    const count = Math.min(chunkPages, n - first);
+    let h = at(first) - 4 - 4 * count;
+    dv.setUint32(h, count, true);
+    for (let j = 0; j < count; j++) dv.setUint32(h += 4, gpns[first + j], true);
+  }
+  for (let i = 0; i < n; i++) copy(i, buf.subarray(at(i), at(i) + PAGE_SIZE));
+  return {
+    gpns,
+    get: (i) => buf.subarray(at(i), at(i) + PAGE_SIZE),
+    stable: true,
+    packed: {
+      chunkPages,
+      chunk: (first, count) => {
+        if (first % chunkPages !== 0 || count !== Math.min(chunkPages, n - first)) throw new WasmvisorError(`snapshot: pages ${first}+${count} are not a staged chunk`);
+        return buf.subarray(at(first) - 4 - 4 * count, at(first) + count * PAGE_SIZE);
+      },
+    },
+  };
+}
+
 /** A packed memory chunk: its record, and a release of its buffers once the record is written. */
 interface PackedChunk {
   rec: Packed;
@@ -355,6 +399,13 @@ class ChunkPacker {
       off[j] = gather.byteOffset + j * PAGE_SIZE;
     };
     for (let j = 0; j < count; j++) gpns[j] = src.gpns[first + j];
+    const outBytes = 4 + this.chunkPages * (4 + PAGE_SIZE); // a record's data is never longer than its raw bytes
+    const laid = stable && src.packed?.chunkPages === this.chunkPages ? src.packed.chunk(first, count) : undefined;
+    if (laid && laid.buffer instanceof SharedArrayBuffer) {
+      const out = outputs.take(outBytes);
+      return { p: this.finish(count, out, undefined, { level: this.level, raw: { buffer: laid.buffer, offset: laid.byteOffset, length: laid.length },
+        out: out.buffer as SharedArrayBuffer, outOffset: out.byteOffset, outBytes }) };
+    }
     const block = src.block?.(first, count);
     if (block && block.length !== count * PAGE_SIZE) throw new WasmvisorError(`snapshot: a block of ${count} pages has ${block.length} bytes`);
     try {
@@ -363,17 +414,19 @@ class ChunkPacker {
       if (gather) gathered.give(gather);
       throw e;
     }
-    const outBytes = 4 + this.chunkPages * (4 + PAGE_SIZE); // a record's data is never longer than its raw bytes
     const out = outputs.take(outBytes);
-    const g = gather;
-    const release = () => { outputs.give(out); if (g) gathered.give(g); };
-    const p = compressChunk({ level: this.level, srcs, src: which, off, gpns, out: out.buffer as SharedArrayBuffer, outOffset: out.byteOffset, outBytes })
-      .then((d) => {
-        const head = recordHead(KIND_CHUNK, d.codec, 0, d.len, d.rawLen);
-        const sum = Buffer.from(d.sum);
-        return { rec: { parts: [head, out.subarray(0, d.len), sum], sum }, pages: count, release };
-      }, (e) => { release(); throw e; });
-    return { p };
+    return { p: this.finish(count, out, gather, { level: this.level, pages: { srcs, src: which, off, gpns },
+      out: out.buffer as SharedArrayBuffer, outOffset: out.byteOffset, outBytes }) };
+  }
+
+  /** Runs a chunk's job; its buffers go back to the pools once its record is written (or the job failed). */
+  private finish(count: number, out: Buffer, gather: Buffer | undefined, job: Omit<ChunkJob, "id">): Promise<PackedChunk> {
+    const release = () => { outputs.give(out); if (gather) gathered.give(gather); };
+    return compressChunk(job).then((d) => {
+      const head = recordHead(KIND_CHUNK, d.codec, 0, d.len, d.rawLen);
+      const sum = Buffer.from(d.sum);
+      return { rec: { parts: [head, out.subarray(0, d.len), sum], sum }, pages: count, release };
+    }, (e) => { release(); throw e; });
   }
 
   /** The next chunk in file order (null when all are taken); release() it once its record is written. */

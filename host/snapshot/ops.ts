@@ -1,5 +1,5 @@
 // Saving a (paused) VM to a snapshot file and starting a VM from one: full and incremental snapshots, chains.
-import { writeSnapshot, readChain, type WriteResult, type ParentRef } from "./format.js";
+import { writeSnapshot, readChain, stagePages, stagedBytes, DEFAULT_CHUNK_PAGES, type WriteResult, type ParentRef } from "./format.js";
 import { LazyLoader } from "./lazy.js";
 import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, pageSource, fullPages, dirtyPages, createMachine, applyPages, applyCore, PageSink, type MachineConfig } from "./vmstate.js";
 import type { Vm } from "../vm.js";
@@ -55,20 +55,22 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
   const core = coreSection(vm), devices = devicesSection(vm), config = machineConfig(vm);
   const dirty = dirtyPages(vm);
   const gpns = opts.parent ? dirty : fullPages(vm);
+  const chunkPages = opts.parent ? DEFAULT_CHUNK_PAGES : SNAPSHOT_CHUNK_PAGES;
   let pages = pageSource(vm, gpns);
   const staged = gpns.length * 4096 <= STAGE_MAX_BYTES;
   let copy: Buffer | undefined;
   if (staged) {
-    const c = copy = stagingBuffers.take(gpns.length * 4096); // every page is copied into it
-    for (let i = 0; i < gpns.length; i++) c.set(pages.get(i) as Uint8Array, i * 4096);
-    pages = { gpns, get: (i) => c.subarray(i * 4096, (i + 1) * 4096), block: (first, count) => c.subarray(first * 4096, (first + count) * 4096), stable: true };
+    // Copied into the file's chunk layout (snapshot/format.ts stagePages): the writer compresses it in place.
+    const view = pages;
+    copy = stagingBuffers.take(stagedBytes(gpns.length, chunkPages));
+    pages = stagePages(copy, gpns, chunkPages, (i, dst) => dst.set(view.get(i) as Uint8Array));
   }
   return {
     staged, pages: gpns.length,
     // (The writer adds the page index, so a restore can validate the file, or its chain, without unpacking memory.)
     write: (path) => writeSnapshot(path, {
       abi: vm.core.k.ABI_VERSION, config, parent: opts.parent && relativeParent(path, opts.parent), sections: [core, devices], pages,
-    }, { onProgress: opts.onProgress, chunkPages: opts.parent ? undefined : SNAPSHOT_CHUNK_PAGES })
+    }, { onProgress: opts.onProgress, chunkPages })
       .catch((e) => { vm.remarkDirty(dirty); vm.remarkDirty(gpns); throw e; })
       .finally(() => { if (copy) stagingBuffers.give(copy); copy = undefined; }),
   };
