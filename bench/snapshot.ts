@@ -13,13 +13,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import { deflateRaw, type InputType, type ZlibOptions } from "node:zlib";
 import { promisify } from "node:util";
 import { createVm, restoreVm, type VirtualMachine } from "../host/api.js";
 import { deflateOptions } from "../host/snapshot/format.js";
+import { syncDir } from "../host/snapshot/atomic.js";
 import { cachedImages } from "../host/files.js";
 import { Vm } from "../host/vm.js";
 import { runToExit } from "../host/runner.js";
@@ -86,6 +87,8 @@ export interface SnapshotSize {
     storedMs: Summary; deflateMs: Summary;
     /** snapshot / deflate baseline (best runs, medians). */
     ratioBest: number | null; ratioMedian: number | null;
+    /** Median over runs of snapshot / baseline of the same run (taken one after the other, so noise is shared). */
+    ratioPaired: number | null;
   } | null;
   error?: string;
 }
@@ -129,7 +132,11 @@ function pageData(n: number, seed: number): Uint8Array {
   return b;
 }
 
-/** The baseline: the same bytes written to a new file and fsynced, stored or DEFLATE level 1 in 1 MiB chunks. */
+/**
+ * The baseline: the same bytes written to a new file and made durable, stored or DEFLATE level 1 in 1 MiB chunks.
+ * Durable means the file and its directory entry are synced (a new file whose directory was not synced may be gone
+ * after a crash); the directory is synced with the snapshot writer's own call.
+ */
 async function writeAlone(path: string, data: Uint8Array, deflate: boolean): Promise<number> {
   const t0 = performance.now();
   const fh = await open(path, "w");
@@ -144,6 +151,7 @@ async function writeAlone(path: string, data: Uint8Array, deflate: boolean): Pro
     }
     await fh.sync();
   } finally { await fh.close(); }
+  syncDir(dirname(path));
   const ms = performance.now() - t0;
   rmSync(path, { force: true });
   return ms;
@@ -225,7 +233,8 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
       cliWallMs: summary(cliWall, true, 0), cliRestoredMs: summary(cliRest),
       incremental: { pages, fileKiB: r1(incBytes / 1024), snapshotMs: sm, writeMs: summary(incW), pausedMs: summary(incPaused), storedMs: summary(stored), deflateMs: dm,
         ratioBest: sm.best !== null && dm.best ? r2(sm.best / dm.best) : null,
-        ratioMedian: sm.median !== null && dm.median ? r2(sm.median / dm.median) : null },
+        ratioMedian: sm.median !== null && dm.median ? r2(sm.median / dm.median) : null,
+        ratioPaired: incMs.length ? r2(median(incMs.map((x, k) => x / defl[k]))) : null },
     };
   } finally {
     if (vm.state !== "stopped") await vm.stop();

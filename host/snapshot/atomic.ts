@@ -41,7 +41,7 @@ export async function cleanStaleTemps(path: string): Promise<string[]> {
  * Synchronous, as the rename before it: both are short metadata operations (0.15 ms measured), and three
  * thread-pool round trips cost more than that (0.8 ms) on the critical path of a paused VM's checkpoint.
  */
-function syncDir(dir: string): void {
+export function syncDir(dir: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(dir, "r");

@@ -460,10 +460,11 @@ export async function writeSnapshot(path: string, snap: Snapshot, opts: WriteOpt
   const packer = new ChunkPacker(snap.pages, chunkPages, level);
 
   try {
+    // The compression threads start on the first chunks while the temp file opens (on the libuv pool).
+    const started = packer.fill();
+    started.catch(() => {}); // reported inside the write, which then removes the temp file
     return await atomicWrite(path, async (fh) => {
-      // Compression starts once the temp file is open: zlib's jobs take every thread of the pool, and an open
-      // queued behind them waited for the first to finish (the writes wait for the compression anyway).
-      await packer.fill();
+      await started;
       const out = new Output(fh);
       const head = Buffer.alloc(20);
       MAGIC.copy(head, 0);
