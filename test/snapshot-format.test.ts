@@ -10,10 +10,11 @@ import { deflateRawSync } from "node:zlib";
 import ts from "typescript";
 import { ROOT } from "./helpers";
 import {
-  FORMAT_VERSION, mergeChain, readChain, readSnapshot, writeSnapshot,
+  FORMAT_VERSION, mergeChain, readChain, readSnapshot, writeSnapshot, stagePages, stagedBytes,
   type PageSource, type Section, type Snapshot,
 } from "../host/snapshot/format.js";
 import { atomicWrite, cleanStaleTemps } from "../host/snapshot/atomic.js";
+import { stopCompressors } from "../host/snapshot/compressor.js";
 import { progressReporter, TypedEmitter, type Progress } from "../host/progress.js";
 import { WasmvisorError } from "../host/errors.js";
 
@@ -128,6 +129,45 @@ describe("snapshot format", () => {
     const s = await readSnapshot(p);
     expect(diffMemory(await allPages(s), memory(gpns.slice(0, 40)))).toEqual([]);
     await s.close();
+  });
+
+  it("pages are read in place only from stable shared memory; a staged copy writes the same file", async () => {
+    const m = memory(gpns), want = await writeSnapshot(join(dir, "plain.wvsnap"), base(m));
+    const digestOf = async (pages: PageSource, chunkPages?: number) =>
+      (await writeSnapshot(join(dir, "variant.wvsnap"), base(m, { pages }), { chunkPages })).digest;
+    // Staged in the file's chunk layout (compressed where it lies): the same bytes as gathered pages.
+    const staged = Buffer.from(new SharedArrayBuffer(stagedBytes(gpns.length, 256)));
+    const st = stagePages(staged, gpns, 256, (i, dst) => dst.set(m.get(gpns[i])!));
+    expect(await digestOf(st)).toBe(want.digest);
+    // A writer with other chunks reads the staged pages one by one.
+    const other = await writeSnapshot(join(dir, "variant.wvsnap"), base(m, { pages: st }), { chunkPages: 100 });
+    const back = await readSnapshot(join(dir, "variant.wvsnap"));
+    expect(diffMemory(await allPages(back), m)).toEqual([]);
+    await back.close();
+    expect(other.digest).not.toBe(want.digest);
+    // Guest-memory-like shared memory, stable: read in place by the compression threads.
+    const shared = new Uint8Array(new SharedArrayBuffer(gpns.length * 4096 * 2));
+    gpns.forEach((g, i) => shared.set(m.get(g)!, (gpns.length - 1 - i) * 8192));
+    const at = (i: number) => (gpns.length - 1 - i) * 8192;
+    expect(await digestOf({ gpns, get: (i) => shared.subarray(at(i), at(i) + 4096), stable: true })).toBe(want.digest);
+    // A source that reuses one shared page for every call is not stable: each page must be copied when given.
+    const scratch = new Uint8Array(new SharedArrayBuffer(4096));
+    expect(await digestOf({ gpns, get: (i) => { scratch.set(m.get(gpns[i])!); return scratch; } })).toBe(want.digest);
+  });
+
+  it("a compression thread that dies fails the write in one line; the old file stays; the next write works", async () => {
+    const p = join(dir, "thread-dies.wvsnap");
+    const m = memory(Array.from({ length: 4096 }, (_, i) => 0x80000 + i));
+    const old = await writeSnapshot(p, base(m));
+    const w = writeSnapshot(p, base(m));
+    await new Promise((r) => setImmediate(r)); // the first chunks are with the threads
+    await stopCompressors();
+    expect(await rejects(w)).toMatch(/compression thread failed/);
+    const kept = await readSnapshot(p);
+    expect(kept.digest).toBe(old.digest);
+    await kept.close();
+    expect(readdirSync(dir).filter((n) => n.startsWith(".thread-dies"))).toEqual([]);
+    expect((await writeSnapshot(p, base(m))).digest).toBe(old.digest);
   });
 
   it("writer refuses bad input before touching the target", async () => {
