@@ -74,6 +74,8 @@ const SYNC_DEFLATE_MAX = 64 << 10;
 const READ_AHEAD = 512 << 10;
 const MAGIC = Buffer.from([0x89, 0x57, 0x56, 0x53, 0x4e, 0x41, 0x50, 0x0a]);
 const TRAILER_BODY = 16;
+/** Written bytes after which the writer syncs them in the background (see Output). */
+const SYNC_EVERY = 1 << 20;
 /** Memory chunks in flight while writing (compress-worker.ts threads pack and compress them; the writer writes). */
 const PARALLEL = 4;
 
@@ -211,21 +213,40 @@ interface Packed {
  * Writer through a file handle: each write reserves the next range of the file at once and goes out as one
  * writev (no copy into one buffer), so writes may be in flight together; flush() waits for them all and reports
  * the first failure. `digest` is the file digest's hash list, which the writer feeds with each part's checksum.
+ *
+ * Written data is also synced as it goes (fdatasync once SYNC_EVERY bytes are out, one at a time, beside the
+ * writes), as RocksDB's bytes_per_sync does: the caller's final fsync then has little left to flush (2.5 MB on
+ * our disks: 2.2 ms alone, 1.35 ms after a sync of the first half), and a large snapshot does not pile up dirty
+ * page cache until its end.
  */
 class Output {
   readonly digest: Hash = createHash("sha256");
   pos = 0;
   private readonly pending = new Set<Promise<void>>();
   private failure: unknown = null;
+  /** Bytes written since the last background sync started, and that sync. */
+  private unsynced = 0;
+  private syncing: Promise<void> | null = null;
+  private flushing = false;
   constructor(private readonly fh: FileHandle) {}
 
   write(parts: Uint8Array[]): Promise<void> {
-    const at = this.pos;
-    this.pos += parts.reduce((n, b) => n + b.length, 0);
+    const at = this.pos, n = parts.reduce((k, b) => k + b.length, 0);
+    this.pos += n;
     const p = this.writeAt(parts, at);
-    const tracked: Promise<void> = p.then(() => { this.pending.delete(tracked); }, (e) => { this.pending.delete(tracked); this.failure ??= e; });
+    const tracked: Promise<void> = p.then(() => { this.pending.delete(tracked); this.unsynced += n; this.syncAhead(); },
+      (e) => { this.pending.delete(tracked); this.failure ??= e; });
     this.pending.add(tracked);
     return p;
+  }
+
+  private syncAhead(): void {
+    // (Not once flushing: the caller's fsync follows at once, a sync started now would only come before it.)
+    if (this.syncing || this.flushing || this.unsynced < SYNC_EVERY || this.failure !== null) return;
+    this.unsynced = 0;
+    const s: Promise<void> = this.fh.datasync().then(() => { this.syncing = null; this.syncAhead(); },
+      (e) => { this.syncing = null; this.failure ??= e; });
+    this.syncing = s;
   }
 
   /** Waits until at most `max` writes are in flight (so that a slow disk holds back the producer). */
@@ -234,8 +255,12 @@ class Output {
     if (this.failure !== null) throw this.failure;
   }
 
+  /** Waits for every write and the background sync (the caller's fsync makes the file durable). */
   async flush(): Promise<void> {
+    this.flushing = true;
     await this.throttle(0);
+    while (this.syncing) await this.syncing;
+    if (this.failure !== null) throw this.failure;
   }
 
   private async writeAt(bufs: Uint8Array[], at: number): Promise<void> {
