@@ -3,7 +3,7 @@
 // control socket, checkpoint policy), the embedding API and live migration all go through it.
 import type { Vm } from "./vm.js";
 import type { RunOptions } from "./runner.js";
-import { captureSnapshot } from "./snapshot/ops.js";
+import { captureSnapshot, SNAPSHOT_CHUNK_PAGES } from "./snapshot/ops.js";
 import { mergeChain } from "./snapshot/format.js";
 import { rm } from "node:fs/promises";
 import type { ParentRef, WriteResult } from "./snapshot/format.js";
@@ -94,9 +94,10 @@ export class VmController {
         return { ...await this.snapshotNow(file, opts), incremental: false };
       }
       const r = await this.snapshotNow(inc, { ...opts, incremental: true });
-      // (deferPages: chunks are checked by their checksums and unpacked one at a time as they are rewritten, so
-      // folding does not hold the whole guest's memory unpacked.)
-      const merged = await mergeChain(inc, file, { expectAbi: this.vm.core.k.ABI_VERSION, deferPages: true });
+      // (deferPages: chunks are checked by their checksums. Those whose pages are all current are copied as they
+      // are; the others are unpacked one at a time and packed again: folding neither holds the guest's memory
+      // unpacked nor compresses again what did not change.)
+      const merged = await mergeChain(inc, file, { expectAbi: this.vm.core.k.ABI_VERSION, deferPages: true, chunkPages: SNAPSHOT_CHUNK_PAGES });
       this.last = { path: file, digest: merged.digest };
       await rm(inc, { force: true });
       return { ...merged, pausedMs: r.pausedMs, incremental: true };

@@ -361,6 +361,41 @@ describe("snapshot format", () => {
     await one.close();
   });
 
+  it("merge copies the records of chunks whose pages are all current as they are, after checking them", async () => {
+    const mdir = join(dir, "reuse");
+    mkdirSync(mdir);
+    const g0 = Array.from({ length: 256 }, (_, i) => 0x80000 + i); // 4 chunks of 64
+    const p0 = join(mdir, "s0.wvsnap"), p1 = join(mdir, "s1.wvsnap"), out = join(mdir, "merged.wvsnap");
+    const r0 = await writeSnapshot(p0, base(memory(g0, 0)), { chunkPages: 64 });
+    const d1 = memory([0x80000 + 70, 0x80000 + 71, 0xa0000], 1); // pages of the second chunk, and a new one
+    await writeSnapshot(p1, { abi: 1, config, sections, pages: pagesOf(d1), parent: { path: "s0.wvsnap", digest: r0.digest } });
+    const parent = await readSnapshot(p0, { deferPages: true });
+    const records = parent.pages.chunks.map((c) => parent.pages.record!(c.firstPage)!.read());
+    await parent.close();
+    const child = await readSnapshot(p1, { deferPages: true });
+    const childRecord = child.pages.record!(0)!.read();
+    await child.close();
+
+    await mergeChain(p1, out, { deferPages: true, chunkPages: 64 });
+    const bytes = readFileSync(out);
+    expect(records.map((r) => bytes.indexOf(r) >= 0)).toEqual([true, false, true, true]);
+    expect(bytes.indexOf(childRecord)).toBeGreaterThan(0);
+    const m = await readSnapshot(out);
+    expect(diffMemory(await allPages(m), new Map([...memory(g0, 0), ...d1]))).toEqual([]);
+    await m.close();
+
+    // A record that changed on disk after the chain was validated is refused, not copied.
+    const view = await readChain(p1, { deferPages: true });
+    const b0 = readFileSync(p0), at = b0.indexOf(records[3]) + 40;
+    b0[at] ^= 1;
+    writeFileSync(p0, b0);
+    const m2 = join(mdir, "merged2.wvsnap");
+    expect(await rejects(writeSnapshot(m2, { abi: 1, config, sections, pages: view.pages })))
+      .toMatch(/s0\.wvsnap: memory chunk 3 .*changed on disk/);
+    await view.close();
+    expect(existsSync(m2)).toBe(false);
+  });
+
   it("a wrong, modified, missing or cyclic parent is refused", async () => {
     const cdir = join(dir, "chain2");
     mkdirSync(cdir);

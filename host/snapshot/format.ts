@@ -113,6 +113,19 @@ export interface PageSource {
    * stagePages), for a writer with the same chunkPages; views into a SharedArrayBuffer are compressed in place.
    */
   readonly packed?: { readonly chunkPages: number; chunk(first: number, count: number): Uint8Array };
+  /**
+   * Optional: an existing memory chunk record that holds exactly pages [first, first + count) of this source, in
+   * this order, to be copied into the new file as it is (no unpacking, no compression); `read` returns the whole
+   * record (head to checksum) after checking it against its checksum. Merging a chain copies the chunks whose
+   * pages are all still current (snapshot/format.ts mergedView).
+   */
+  record?(first: number): StoredRecord | undefined;
+}
+
+/** A memory chunk record as stored in a file: see PageSource.record. */
+export interface StoredRecord {
+  readonly count: number;
+  read(): Buffer;
 }
 
 export interface Snapshot {
@@ -158,7 +171,11 @@ export interface ReadOptions {
 export interface PageReader extends PageSource {
   readonly gpns: Uint32Array;
   get(i: number): Promise<Uint8Array>;
+}
 
+/** The pages of one file, with its memory chunks: the pages [firstPage, firstPage + count) each holds. */
+export interface FilePages extends PageReader {
+  readonly chunks: readonly { readonly firstPage: number; readonly count: number }[];
 }
 
 /** What a restore needs: configuration, sections and pages. Close it when done (it holds the file open). */
@@ -175,6 +192,7 @@ export interface SnapshotView {
 
 /** One validated snapshot file. */
 export interface LoadedSnapshot extends SnapshotView {
+  readonly pages: FilePages;
   readonly path: string;
   readonly formatVersion: number;
   readonly parent?: ParentRef;
@@ -369,6 +387,18 @@ export function stagePages(buf: Uint8Array, gpns: ArrayLike<number>, chunkPages:
   };
 }
 
+/**
+ * A stored chunk record copied as it is (PageSource.record): its checksum was checked as it was read; here it must
+ * be a memory chunk record of exactly the pages it stands for.
+ */
+async function copyRecord(rec: StoredRecord): Promise<PackedChunk> {
+  const b = rec.read();
+  const ok = b.length >= RECORD_HEAD + HASH && b[0] === KIND_CHUNK && b.readUInt16LE(2) === 0 &&
+    RECORD_HEAD + b.readUInt32LE(4) + HASH === b.length && b.readUInt32LE(8) === 4 + rec.count * (4 + PAGE_SIZE);
+  if (!ok) throw new WasmvisorError(`snapshot: a stored chunk of ${rec.count} pages is not such a chunk's record`);
+  return { rec: { parts: [b], sum: b.subarray(b.length - HASH) }, pages: rec.count, release: () => {} };
+}
+
 /** A packed memory chunk: its record, and a release of its buffers once the record is written. */
 interface PackedChunk {
   rec: Packed;
@@ -391,7 +421,18 @@ class ChunkPacker {
   async fill(): Promise<void> {
     const n = this.pages.gpns.length;
     while (this.inflight.length < PARALLEL && this.next < n) {
-      const first = this.next, count = Math.min(this.chunkPages, n - first);
+      const first = this.next;
+      const rec = this.pages.record?.(first);
+      if (rec && first + rec.count <= n) {
+        this.next += rec.count;
+        const p = copyRecord(rec);
+        p.catch(() => {});
+        this.inflight.push(p);
+        continue;
+      }
+      // (A chunk stops where a record to copy begins.)
+      let count = Math.min(this.chunkPages, n - first);
+      for (let j = first + 1; j < first + count; j++) if (this.pages.record?.(j)) { count = j - first; break; }
       this.next += count;
       const { p } = await this.start(first, count);
       p.catch(() => {}); // handled when taken in order; this keeps an early failure from being "unhandled"
@@ -808,7 +849,8 @@ async function validate(path: string, fh: FileHandle, opts: ReadOptions): Promis
 }
 
 /** Re-reads a validated chunk from the open file; the checksum is checked again in case the file was overwritten in place. */
-async function loadChunk(path: string, fh: FileHandle, c: ChunkInfo, k: number): Promise<Buffer> {
+/** A chunk's whole record, read again and checked against its checksum. */
+function readChunkRecord(path: string, fh: FileHandle, c: ChunkInfo, k: number): Buffer {
   const b = Buffer.alloc(c.len);
   // Synchronous: a lazily restored guest waits for this page, and a thread-pool round trip only adds latency.
   const bytesRead = readSync(fh.fd, b, 0, c.len, c.offset);
@@ -816,6 +858,11 @@ async function loadChunk(path: string, fh: FileHandle, c: ChunkInfo, k: number):
   if (bytesRead !== c.len || !createHash("sha256").update(body).digest().equals(b.subarray(c.len - HASH))) {
     throw new WasmvisorError(`${path}: ${chunkName(k)} changed on disk after the snapshot was validated`);
   }
+  return b;
+}
+
+async function loadChunk(path: string, fh: FileHandle, c: ChunkInfo, k: number): Promise<Buffer> {
+  const b = readChunkRecord(path, fh, c, k);
   const stored = b.subarray(RECORD_HEAD, c.len - HASH); // chunks have no name
   const raw = await unpack(path, { kind: KIND_CHUNK, codec: c.codec, name: "", stored, rawLen: c.rawLen, offset: c.offset, sum: b.subarray(c.len - HASH) }, chunkName(k));
   if (c.expect) {
@@ -840,8 +887,21 @@ function makeLoaded(path: string, fh: FileHandle, formatVersion: number, abi: nu
   let cached = -1;
   let cache: Buffer | null = null;
   let closed = false;
-  const pages: PageReader = {
+  const stored = chunks.map((c, k) => ({
+    firstPage: c.firstPage, count: c.count,
+    record: {
+      count: c.count,
+      read: () => {
+        if (closed) throw new WasmvisorError(`${path}: snapshot was closed`, 70);
+        return readChunkRecord(path, fh, c, k);
+      },
+    },
+  }));
+  const byFirst = new Map(stored.map((c) => [c.firstPage, c.record]));
+  const pages: FilePages = {
     gpns,
+    chunks: stored,
+    record: (first) => byFirst.get(first),
     async get(i: number): Promise<Uint8Array> {
       if (closed) throw new WasmvisorError(`${path}: snapshot was closed`, 70);
       if (!(i >= 0 && i < gpns.length)) throw new RangeError(`page index ${i} out of range`);
@@ -934,15 +994,23 @@ function mergedView(layers: LoadedSnapshot[]): ChainView {
   for (let l = 0; l < layers.length; l++) for (const g of layers[l].pages.gpns) if (!owner.has(g)) owner.set(g, l);
   const gpns = new Uint32Array(owner.size);
   const from = new Uint32Array(owner.size * 2); // (layer, index in that layer)
+  // A chunk whose pages are all still current lies whole, in its order, at one place of the merged list: a merge
+  // copies its record as it is (PageSource.record).
+  const records = new Map<number, StoredRecord>();
   let n = 0;
   for (let l = layers.length - 1; l >= 0; l--) {
-    const lg = layers[l].pages.gpns;
-    for (let i = 0; i < lg.length; i++) {
-      if (owner.get(lg[i]) !== l) continue;
-      gpns[n] = lg[i];
-      from[2 * n] = l;
-      from[2 * n + 1] = i;
-      n++;
+    const lp = layers[l].pages, lg = lp.gpns;
+    for (const c of lp.chunks) {
+      let current = true;
+      for (let i = c.firstPage; i < c.firstPage + c.count && current; i++) current = owner.get(lg[i]) === l;
+      if (current) records.set(n, lp.record!(c.firstPage)!);
+      for (let i = c.firstPage; i < c.firstPage + c.count; i++) {
+        if (owner.get(lg[i]) !== l) continue;
+        gpns[n] = lg[i];
+        from[2 * n] = l;
+        from[2 * n + 1] = i;
+        n++;
+      }
     }
   }
   return {
@@ -952,7 +1020,7 @@ function mergedView(layers: LoadedSnapshot[]): ChainView {
     section: newest.section,
     indexed,
     layers: info,
-    pages: { gpns, get: (i: number) => layers[from[2 * i]].pages.get(from[2 * i + 1]) },
+    pages: { gpns, get: (i: number) => layers[from[2 * i]].pages.get(from[2 * i + 1]), record: (first) => records.get(first) },
     async close() { await Promise.all(layers.map((l) => l.close())); },
   };
 }

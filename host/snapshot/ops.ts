@@ -12,10 +12,11 @@ import { BufferPool } from "./pool.js";
 
 /**
  * Pages per memory chunk of a full snapshot: 64 (256 KiB) rather than the format's default 256, so that a lazily
- * restored guest's page fault unpacks a quarter of the data (compression loses ~1 %). Incremental snapshots keep
- * the default: they are small, and fewer, larger records keep their fixed cost down.
+ * restored guest's page fault unpacks a quarter of the data (compression loses ~1 %). Merges (checkpoint folding,
+ * `wasmvisor merge`) pack the chunks they cannot copy the same way. Incremental snapshots keep the default: they
+ * are small, and fewer, larger records keep their fixed cost down.
  */
-const SNAPSHOT_CHUNK_PAGES = 64;
+export const SNAPSHOT_CHUNK_PAGES = 64;
 
 export interface SaveOptions {
   /** Only the pages written since `parent` was taken (the VM's dirty log), naming it as the parent. */
