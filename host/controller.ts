@@ -3,7 +3,7 @@
 // control socket, checkpoint policy), the embedding API and live migration all go through it.
 import type { Vm } from "./vm.js";
 import type { RunOptions } from "./runner.js";
-import { captureSnapshot, SNAPSHOT_CHUNK_PAGES } from "./snapshot/ops.js";
+import { captureSnapshot, writePrecopyBase, SNAPSHOT_CHUNK_PAGES } from "./snapshot/ops.js";
 import { mergeChain } from "./snapshot/format.js";
 import { rm } from "node:fs/promises";
 import type { ParentRef, WriteResult } from "./snapshot/format.js";
@@ -104,6 +104,34 @@ export class VmController {
     });
   }
 
+  /**
+   * A full snapshot of a running guest, taken as a live migration is: all its memory is written while it runs
+   * (`path`.precopy, ops.ts writePrecopyBase), then it is held only for an incremental snapshot of what it dirtied
+   * meanwhile (`path`.precopy.inc, copied out as any incremental one), and the two are merged into `path` (the
+   * merge copies the first file's untouched chunks as they are). The guest pauses for the increment's copy instead
+   * of the whole save (128 MiB Linux guest: ~1 ms instead of 0.4–0.7 s). If anything fails, every page goes back
+   * into the dirty log: an incremental snapshot against the previous one stays exact.
+   */
+  private async precopyFull(path: string, opts: { onProgress?: (p: Progress) => void }): Promise<WriteResult & { pausedMs: number }> {
+    await this.vm.lazy?.complete(); // the first pass reads all of memory
+    const base = `${path}.precopy`, inc = `${base}.inc`;
+    const before = this.last;
+    try {
+      const b = await writePrecopyBase(this.vm, base, opts.onProgress);
+      this.last = { path: base, digest: b.digest };
+      const r = await this.snapshotNow(inc, { ...opts, incremental: true });
+      const merged = await mergeChain(inc, path, { expectAbi: this.vm.core.k.ABI_VERSION, deferPages: true, chunkPages: SNAPSHOT_CHUNK_PAGES });
+      this.last = { path, digest: merged.digest };
+      return { ...merged, pausedMs: r.pausedMs };
+    } catch (e) {
+      this.last = before;
+      this.vm.remarkDirty(this.vm.allocatedPages());
+      throw e;
+    } finally {
+      await Promise.all([rm(base, { force: true }), rm(inc, { force: true })]);
+    }
+  }
+
   /** Runs snapshot work one piece at a time (an incremental snapshot names its parent by the digest its write produces). */
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
     const turn = this.snapshots.then(fn);
@@ -115,6 +143,7 @@ export class VmController {
 
   private async snapshotNow(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void }): Promise<WriteResult & { pausedMs: number }> {
     if (opts.incremental && !this.last) throw new WasmvisorError("an incremental snapshot needs a previous snapshot of this VM (take a full one first)");
+    if (!opts.incremental && this.running && !this.userPaused && !this.vm.exited) return this.precopyFull(path, opts);
     const t0 = performance.now();
     const held = await this.hold(async () => {
       const cap = captureSnapshot(this.vm, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress });

@@ -3,7 +3,7 @@
 // merge, policies (time slot, periodic), atomic replacement under SIGKILL, and refusal of bad snapshots.
 import { describe, it, expect } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, readFileSync, writeFileSync, statSync, existsSync, truncateSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, readFileSync, writeFileSync, statSync, existsSync, truncateSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { runCli, guestPath, CLI, ROOT } from "./helpers";
@@ -161,6 +161,35 @@ describe("snapshot writes", () => {
       // Staged: the guest was held only while its pages were copied, not while they were compressed and written.
       expect(inc.pages).toBeGreaterThan(1000);
       const back = await restoreSnapshot(join(d, "s1.wvs"), Vm.abiVersion(), { lazy: false });
+      expect(vmDigest(back.vm)).toBe(vmDigest(vm));
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  });
+});
+
+describe("full snapshots of a running guest (pre-copy)", () => {
+  it("memory written while the guest runs, then the increment: the merge restores the guest; a failure loses no page", async () => {
+    const d = tmp();
+    try {
+      const vm = Vm.create({ memBytes: 64 << 20, deterministic: true });
+      vm.loadElf(readFileSync(guestPath("memcheck.elf")));
+      const ctl = new VmController(vm);
+      // As runToExit would have it: a run loop that sits at a slice boundary (this test runs the guest itself,
+      // between the snapshot's steps, so that every step sees a known dirty log).
+      ctl.running = true;
+      ctl.runOptions().onPaused();
+      vm.run(6_000_000);
+      const a = await ctl.snapshot(join(d, "a.wvs"));
+      expect(a.pages).toBeGreaterThan(4000);
+      const backA = await restoreSnapshot(join(d, "a.wvs"), Vm.abiVersion(), { lazy: false });
+      expect(vmDigest(backA.vm)).toBe(vmDigest(vm));
+      // Fails at its merge (the target is a directory), after both passes took pages out of the dirty log.
+      vm.run(6_000_000);
+      mkdirSync(join(d, "adir"));
+      await expect(ctl.snapshot(join(d, "adir"))).rejects.toThrow();
+      expect(readdirSync(d).sort()).toEqual(["a.wvs", "adir"]);
+      vm.run(1_000_000);
+      await ctl.snapshot(join(d, "c.wvs"), { incremental: true }); // against a.wvs: must hold all since then
+      const back = await restoreSnapshot(join(d, "c.wvs"), Vm.abiVersion(), { lazy: false });
       expect(vmDigest(back.vm)).toBe(vmDigest(vm));
     } finally { rmSync(d, { recursive: true, force: true }); }
   });

@@ -103,9 +103,10 @@ export interface PageSource {
   /** Optional: pages [first, first + count) as one contiguous view (the writer then copies a chunk at once). */
   block?(first: number, count: number): Uint8Array;
   /**
-   * True if every view this source returns stays valid and unchanged until the write resolves (guest memory of a
-   * held VM, a private copy). Views into a SharedArrayBuffer are then read by the compression threads in place;
-   * any other view is copied into a chunk buffer at once.
+   * True if every view this source returns stays valid until the write resolves, and unchanged (guest memory of a
+   * held VM, a private copy) or changing only where the caller accounts for it (a pre-copy pass, whose changed
+   * pages the dirty log brings back). Views into a SharedArrayBuffer are then read by the compression threads in
+   * place (each page copied once, then packed from that copy); any other view is copied into a chunk buffer at once.
    */
   readonly stable?: boolean;
   /**

@@ -78,6 +78,21 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
 }
 
 /**
+ * The first pass of a full snapshot of a running guest (VmController's pre-copy, as a live migration's): every
+ * page with data, read in place by the compression threads while the guest runs on. Not a consistent snapshot by
+ * itself — a page the guest writes meanwhile may be caught half-written — and it carries no machine state: it is
+ * only ever the parent of an incremental snapshot, taken with the guest held, of the pages dirtied since this
+ * began (the dirty log restarts here), and the merge of the two is the snapshot. Call it between run slices.
+ */
+export function writePrecopyBase(vm: Vm, path: string, onProgress?: (p: Progress) => void): Promise<WriteResult> {
+  const config = machineConfig(vm);
+  vm.takeDirtyPages(); // what the guest writes from here on is in the increment
+  // (read in place though the guest writes it: a page it changes is in the increment, which the merge prefers)
+  const pages = { ...pageSource(vm, fullPages(vm)), stable: true };
+  return writeSnapshot(path, { abi: vm.core.k.ABI_VERSION, config, sections: [], pages }, { onProgress, chunkPages: SNAPSHOT_CHUNK_PAGES });
+}
+
+/**
  * The parent as the child file names it: relative to the child's directory (so that a chain moves as a whole),
  * whatever directory the caller's paths are relative to.
  */
