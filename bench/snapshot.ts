@@ -83,6 +83,12 @@ export interface SnapshotSize {
     snapshotMs: Summary; writeMs: Summary;
     /** The guest held: the dirty pages are copied out, then compressed and written while it runs. */
     pausedMs: Summary;
+    /**
+     * Incremental snapshots of the running guest (INC_PAGES host-written pages plus what the guest dirtied
+     * meanwhile): pages, guest held, and call → durable (the writer's main-thread steps share the thread with the
+     * vCPU's run slices).
+     */
+    running: { pages: number[]; pausedMs: Summary; snapshotMs: Summary };
     /** The same bytes alone: 4 MiB written + fsync; DEFLATE level 1 (1 MiB chunks, in parallel) + write + fsync. */
     storedMs: Summary; deflateMs: Summary;
     /** snapshot / deflate baseline (best runs, medians). */
@@ -183,6 +189,17 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
       save.push(r.ms); saveW.push(r.writeMs); savePaused.push(r.pausedMs); fullPages = r.pages; fileBytes = r.bytes;
       log(`    full snapshot #${i + 1}: ${r.pages} pages, ${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${r.ms.toFixed(1)} ms (${r.writeMs.toFixed(1)} ms writing)`);
     }
+    // Incremental snapshots of the running guest: the host writes INC_PAGES pages between run slices (the guest
+    // adds what it dirties itself).
+    const runPaused: number[] = [], runMs: number[] = [], runPages: number[] = [];
+    for (let i = 0; i < (runs === 1 ? 1 : 5); i++) {
+      const data = pageData(INC_PAGES, 100 + i);
+      const ramPages = (memMiB << 20) / 4096, step = Math.floor(ramPages / INC_PAGES);
+      for (let p = 0; p < INC_PAGES; p++) vm.vm.writePhys(vm.vm.ramBase + BigInt((p * step + i) * 4096), data.subarray(p * 4096, (p + 1) * 4096));
+      const r = await timedSnapshot(vm, join(dir, `run-inc-${memMiB}-${i}.snap`), true);
+      runPaused.push(r.pausedMs); runMs.push(r.ms); runPages.push(r.pages);
+      log(`    incremental of the running guest #${i + 1}: ${r.pages} pages in ${r.ms.toFixed(1)} ms, guest paused ${r.pausedMs.toFixed(1)} ms`);
+    }
     // Incremental: pause the guest for good (it never runs again), take a fresh full snapshot as the parent, then
     // per run dirty exactly INC_PAGES pages from the host and save them.
     vm.pause();
@@ -232,6 +249,7 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
       saveMs: summary(save), saveWriteMs: summary(saveW), savePausedMs: summary(savePaused), restoreMs: summary(restore), restoreToRunningMs: summary(toRunning), restoreToInsnMs: summary(toInsn),
       cliWallMs: summary(cliWall, true, 0), cliRestoredMs: summary(cliRest),
       incremental: { pages, fileKiB: r1(incBytes / 1024), snapshotMs: sm, writeMs: summary(incW), pausedMs: summary(incPaused), storedMs: summary(stored), deflateMs: dm,
+        running: { pages: runPages, pausedMs: summary(runPaused), snapshotMs: summary(runMs) },
         ratioBest: sm.best !== null && dm.best ? r2(sm.best / dm.best) : null,
         ratioMedian: sm.median !== null && dm.median ? r2(sm.median / dm.median) : null,
         ratioPaired: incMs.length ? r2(median(incMs.map((x, k) => x / defl[k]))) : null },

@@ -322,7 +322,7 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
   ctl.running = true;
   try {
     result = await runToExit(vm, {
-      timeoutMs, maxInsns, trace: traceOut, input, onPaused: monCtl.onPaused,
+      timeoutMs, maxInsns, trace: traceOut, input, onPaused: monCtl.onPaused, hostBusy: monCtl.hostBusy,
       control: () => (mon.quit ? "quit" : mon.paused ? "pause" : monCtl.control!()),
       onConsole: consoleOut,
     });

@@ -26,7 +26,7 @@ export class VmController {
   constructor(readonly vm: Vm) {}
 
   /** For runToExit's options. */
-  runOptions(): Pick<RunOptions, "control" | "onPaused"> {
+  runOptions(): Pick<RunOptions, "control" | "onPaused" | "hostBusy"> {
     return {
       control: () => {
         const c = this.ending ?? (this.userPaused || this.holds > 0 ? "pause" : "run");
@@ -34,6 +34,7 @@ export class VmController {
         return c;
       },
       onPaused: () => { this.atBoundary = true; for (const w of this.pausedWaiters.splice(0)) w(); },
+      hostBusy: () => this.busy > 0,
     };
   }
 
@@ -134,12 +135,17 @@ export class VmController {
 
   /** Runs snapshot work one piece at a time (an incremental snapshot names its parent by the digest its write produces). */
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const turn = this.snapshots.then(fn);
+    const turn = this.snapshots.then(async () => {
+      this.busy++; // (the run loop gives the writer's steps a turn every ~1 ms meanwhile: runner.ts hostBusy)
+      try { return await fn(); } finally { this.busy--; }
+    });
     this.snapshots = turn.catch(() => {});
     return turn;
   }
 
   private snapshots: Promise<unknown> = Promise.resolve();
+  /** Snapshot work in progress (see serialized). */
+  private busy = 0;
 
   private async snapshotNow(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void }): Promise<WriteResult & { pausedMs: number }> {
     if (opts.incremental && !this.last) throw new WasmvisorError("an incremental snapshot needs a previous snapshot of this VM (take a full one first)");

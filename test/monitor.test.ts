@@ -44,4 +44,23 @@ describe("monitor", () => {
     expect(vm.instret).toBe(0n);
     expect(r.exit).toEqual({ kind: "poweroff", code: 0 });
   });
+
+  it("while host work waits (hostBusy), the run loop runs short slices and yields after each", async () => {
+    const run = async (busy: boolean) => {
+      const vm = Vm.create({ memBytes: 64 << 20 });
+      vm.loadElf(readFileSync(guestPath("wl-int.elf")));
+      let turns = 0;
+      const tick = setInterval(() => { turns++; }, 0);
+      try {
+        const r = await runToExit(vm, { maxInsns: 12_000_000n, hostBusy: () => busy });
+        return { budget: r.exits.budget ?? 0, turns, instret: r.instret };
+      } finally { clearInterval(tick); }
+    };
+    const idle = await run(false), busy = await run(true);
+    expect(idle.instret).toBe(12_000_000n);
+    expect(busy.instret).toBe(12_000_000n);
+    expect(idle.budget).toBeLessThanOrEqual(3); // 4M-instruction slices
+    expect(busy.budget).toBeGreaterThanOrEqual(39); // 300k-instruction slices
+    expect(busy.turns).toBeGreaterThan(idle.turns); // the event loop got turns between them
+  });
 });
