@@ -143,13 +143,27 @@ describe("a guest that has ended", () => {
   });
 });
 
+/**
+ * memcheck in a deterministic VM that the test runs itself (vm.run) between snapshot steps, so that every step sees
+ * a known dirty log. asIfRunning: the controller believes a run loop drives the guest and sits at a slice boundary
+ * (as under runToExit), so snapshots take the running guest's paths.
+ */
+function memcheckVm(asIfRunning: boolean): { vm: Vm; ctl: VmController } {
+  const vm = Vm.create({ memBytes: 64 << 20, deterministic: true });
+  vm.loadElf(readFileSync(guestPath("memcheck.elf")));
+  const ctl = new VmController(vm);
+  if (asIfRunning) {
+    ctl.running = true;
+    ctl.runOptions().onPaused();
+  }
+  return { vm, ctl };
+}
+
 describe("snapshot writes", () => {
   it("an incremental snapshot whose write fails loses nothing: its pages go back to the dirty log for the next one", async () => {
     const d = tmp();
     try {
-      const vm = Vm.create({ memBytes: 64 << 20, deterministic: true });
-      vm.loadElf(readFileSync(guestPath("memcheck.elf")));
-      const ctl = new VmController(vm);
+      const { vm, ctl } = memcheckVm(false);
       vm.run(6_000_000);
       const full = await ctl.snapshot(join(d, "s0.wvs"));
       expect(full.pausedMs).toBeGreaterThan(0);
@@ -170,13 +184,7 @@ describe("full snapshots of a running guest (pre-copy)", () => {
   it("memory written while the guest runs, then the increment: the merge restores the guest; a failure loses no page", async () => {
     const d = tmp();
     try {
-      const vm = Vm.create({ memBytes: 64 << 20, deterministic: true });
-      vm.loadElf(readFileSync(guestPath("memcheck.elf")));
-      const ctl = new VmController(vm);
-      // As runToExit would have it: a run loop that sits at a slice boundary (this test runs the guest itself,
-      // between the snapshot's steps, so that every step sees a known dirty log).
-      ctl.running = true;
-      ctl.runOptions().onPaused();
+      const { vm, ctl } = memcheckVm(true);
       vm.run(6_000_000);
       const a = await ctl.snapshot(join(d, "a.wvs"));
       expect(a.pages).toBeGreaterThan(4000);
