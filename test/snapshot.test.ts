@@ -19,6 +19,12 @@ import { readChain } from "../host/snapshot/format.js";
 const digestOf = (s: string) => /state digest ([0-9a-f]{64}) at instret (\d+)/.exec(s)?.slice(1);
 function tmp(): string { return mkdtempSync(join(tmpdir(), "wv-snap-")); }
 
+/** Runs fn with a fresh temporary directory, removed afterwards whatever happens. */
+async function inTmp(fn: (dir: string) => Promise<void> | void): Promise<void> {
+  const d = tmp();
+  try { await fn(d); } finally { rmSync(d, { recursive: true, force: true }); }
+}
+
 /** Starts the CLI in the background; resolves `line(re)` when stdout shows a match. */
 function bg(args: string[]) {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -34,9 +40,8 @@ function bg(args: string[]) {
 }
 
 describe("deterministic checkpoint/restart", () => {
-  it("memcheck: run to N, snapshot, restore in a fresh process, continue to M == uninterrupted run to M", () => {
-    const d = tmp();
-    try {
+  it("memcheck: run to N, snapshot, restore in a fresh process, continue to M == uninterrupted run to M", async () => {
+    await inTmp(async (d) => {
       const snap = join(d, "n.wvs");
       const a = runCli(["run", "--deterministic", "--max-insns", "30000000", "--snapshot-on-exit", snap, "--digest", guestPath("memcheck.elf")]);
       expect(a.status, a.stderr).toBe(3);
@@ -47,13 +52,12 @@ describe("deterministic checkpoint/restart", () => {
       expect(digestOf(c.stderr)![1]).toBe("70000000");
       // The guest's own output continues where it left off.
       expect(a.stdout + b.stdout).toBe(c.stdout);
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   });
 
   const img = cachedImages();
-  it.skipIf(!img)("Debian Linux: the same check across a snapshot taken mid-boot", () => {
-    const d = tmp();
-    try {
+  it.skipIf(!img)("Debian Linux: the same check across a snapshot taken mid-boot", async () => {
+    await inTmp(async (d) => {
       const snap = join(d, "lx.wvs");
       const base = ["--kernel", img!.kernel, "--initrd", img!.initramfs, "--append", "console=ttyS0", "--mem", "256M", "--deterministic"];
       const a = runCli(["run", ...base, "--max-insns", "150000000", "--snapshot-on-exit", snap], { timeoutMs: 120_000 });
@@ -62,7 +66,7 @@ describe("deterministic checkpoint/restart", () => {
       const c = runCli(["run", ...base, "--max-insns", "300000000", "--digest"], { timeoutMs: 120_000 });
       expect(digestOf(b.stderr), b.stderr).toEqual(digestOf(c.stderr));
       expect(digestOf(c.stderr)![1]).toBe("300000000");
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   }, 300_000);
 });
 
@@ -97,17 +101,15 @@ async function lazyMatchesEager(snap: string, insns: number): Promise<string> {
 
 describe("lazy restore", () => {
   it("a full snapshot restores lazily: the guest runs before its memory is back, faults bring pages, the state equals an eager restore", async () => {
-    const d = tmp();
-    try {
+    await inTmp(async (d) => {
       const snap = join(d, "lazy.wvs");
       expect(runCli(["run", "--deterministic", "--max-insns", "20000000", "--snapshot-on-exit", snap, guestPath("memcheck.elf")]).status).toBe(3);
       await lazyMatchesEager(snap, 3_000_000);
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   });
 
   it("a chain (full + two incrementals) restores lazily too, each page from the newest file that holds it", async () => {
-    const d = tmp();
-    try {
+    await inTmp(async (d) => {
       const vm = Vm.create({ memBytes: 64 << 20, deterministic: true });
       vm.loadElf(readFileSync(guestPath("memcheck.elf")));
       const files = [join(d, "c0.wvs"), join(d, "c1.wvs"), join(d, "c2.wvs")];
@@ -118,14 +120,13 @@ describe("lazy restore", () => {
         parent = { path: f, digest: r.digest };
       }
       expect(await lazyMatchesEager(files[2], 2_000_000)).toBe(vmDigest(vm));
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   });
 });
 
 describe("a guest that has ended", () => {
   it("stays ended across a snapshot: the restored run ends at once with the guest's exit; migration refuses it", async () => {
-    const d = tmp();
-    try {
+    await inTmp(async (d) => {
       const vm = Vm.create({ memBytes: 16 << 20 });
       vm.loadElf(readFileSync(guestPath("test-exit7.elf")));
       let stop;
@@ -139,7 +140,7 @@ describe("a guest that has ended", () => {
       expect(res.exit).toEqual({ kind: "poweroff", code: 7 });
       expect(res.instret).toBe(0n); // (it did not run on past its poweroff)
       await expect(migrateOut(new VmController(vm), "127.0.0.1", 1, join(d, "no-key"))).rejects.toThrow("the guest has already ended (it powered off): there is nothing to migrate");
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   });
 });
 
@@ -161,8 +162,7 @@ function memcheckVm(asIfRunning: boolean): { vm: Vm; ctl: VmController } {
 
 describe("snapshot writes", () => {
   it("an incremental snapshot whose write fails loses nothing: its pages go back to the dirty log for the next one", async () => {
-    const d = tmp();
-    try {
+    await inTmp(async (d) => {
       const { vm, ctl } = memcheckVm(false);
       vm.run(6_000_000);
       const full = await ctl.snapshot(join(d, "s0.wvs"));
@@ -176,14 +176,13 @@ describe("snapshot writes", () => {
       expect(inc.pages).toBeGreaterThan(1000);
       const back = await restoreSnapshot(join(d, "s1.wvs"), Vm.abiVersion(), { lazy: false });
       expect(vmDigest(back.vm)).toBe(vmDigest(vm));
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   });
 });
 
 describe("full snapshots of a running guest (pre-copy)", () => {
   it("memory written while the guest runs, then the increment: the merge restores the guest; a failure loses no page", async () => {
-    const d = tmp();
-    try {
+    await inTmp(async (d) => {
       const { vm, ctl } = memcheckVm(true);
       vm.run(6_000_000);
       const a = await ctl.snapshot(join(d, "a.wvs"));
@@ -199,14 +198,13 @@ describe("full snapshots of a running guest (pre-copy)", () => {
       await ctl.snapshot(join(d, "c.wvs"), { incremental: true }); // against a.wvs: must hold all since then
       const back = await restoreSnapshot(join(d, "c.wvs"), Vm.abiVersion(), { lazy: false });
       expect(vmDigest(back.vm)).toBe(vmDigest(vm));
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   });
 });
 
 describe("snapshots of a running guest", () => {
   it("full + two incremental snapshots over the control socket; the chain and its merge both restore and finish", async () => {
-    const d = tmp();
-    try {
+    await inTmp(async (d) => {
       const sock = join(d, "ctl.sock"), s0 = join(d, "full.wvs"), s1 = join(d, "inc1.wvs"), s2 = join(d, "inc2.wvs"), m = join(d, "merged.wvs");
       const vm = bg(["run", "--control", sock, "--timeout", "120", guestPath("memcheck.elf")]);
       await vm.line(/gen 2 ok/);
@@ -236,12 +234,11 @@ describe("snapshots of a running guest", () => {
       expect(bad.status).toBe(2);
       expect(bad.stderr.trim().split("\n")).toHaveLength(1);
       expect(bad.stderr).toMatch(/parent|digest/);
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   }, 200_000);
 
-  it("policy: --time-slot checkpoints and stops (exit 3); restore continues the guest to the end", () => {
-    const d = tmp();
-    try {
+  it("policy: --time-slot checkpoints and stops (exit 3); restore continues the guest to the end", async () => {
+    await inTmp(async (d) => {
       const ck = join(d, "slot.wvs");
       const a = runCli(["run", "--checkpoint", ck, "--time-slot", "1", guestPath("memcheck.elf")], { timeoutMs: 60_000 });
       expect(a.status, a.stderr).toBe(3);
@@ -250,12 +247,11 @@ describe("snapshots of a running guest", () => {
       const b = runCli(["restore", "--timeout", "120", ck], { timeoutMs: 130_000 });
       expect(b.stdout, b.stderr).toContain("memcheck: PASS");
       expect(b.status).toBe(0);
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   }, 200_000);
 
   it("policy: periodic checkpoints after the first are incremental, folded into the checkpoint file while the guest runs", async () => {
-    const d = tmp();
-    try {
+    await inTmp(async (d) => {
       const ck = join(d, "ck.wvs");
       const r = runCli(["run", "--checkpoint", ck, "--checkpoint-every", "0.3", "--timeout", "4", guestPath("memcheck-long.elf")], { timeoutMs: 30_000 });
       expect(r.status, r.stderr).toBe(3); // stopped by --timeout
@@ -268,12 +264,11 @@ describe("snapshots of a running guest", () => {
       const back = runCli(["restore", "--max-insns", "20000000", ck]);
       expect(back.status, back.stderr).toBe(3);
       expect(back.stdout).toMatch(/memcheck: gen \d+ ok/);
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   });
 
   it("an incremental snapshot names its parent relative to its own directory, whatever the caller's paths are relative to", async () => {
-    const d = tmp();
-    try {
+    await inTmp(async (d) => {
       const vm = Vm.create({ memBytes: 16 << 20 });
       vm.loadElf(readFileSync(guestPath("memcheck.elf")));
       const ctl = new VmController(vm);
@@ -286,12 +281,11 @@ describe("snapshots of a running guest", () => {
       const chain = await readChain(join(d, "sub", "b.wvs"));
       expect(chain.layers.map((l) => l.path)).toEqual([join(d, "sub", "b.wvs"), join(d, "sub", "a.wvs")]);
       await chain.close();
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   });
 
   it("policy: periodic checkpoints; SIGKILL at random moments always leaves a loadable checkpoint", async () => {
-    const d = tmp();
-    try {
+    await inTmp(async (d) => {
       const ck = join(d, "periodic.wvs");
       for (let i = 0; i < 4; i++) {
         const vm = bg(["run", "--checkpoint", ck, "--checkpoint-every", "0.15", "--timeout", "60", guestPath("memcheck.elf")]);
@@ -305,12 +299,11 @@ describe("snapshots of a running guest", () => {
         const r = runCli(["restore", "--max-insns", "1000000", ck]);
         expect(r.status, r.stderr).toBe(3); // loads and runs (stopped by the limit)
       }
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   }, 200_000);
 
   it("API: suspend/resume, snapshot of a running VM, restoreVm continues it", async () => {
-    const d = tmp();
-    try {
+    await inTmp(async (d) => {
       const snap = join(d, "api.wvs");
       const vm = createVm({ image: guestPath("memcheck.elf"), timeoutMs: 120_000 });
       let out = "";
@@ -345,7 +338,7 @@ describe("snapshots of a running guest", () => {
       const res = await r.start();
       expect(out2).toContain("memcheck: PASS");
       expect(res.exit).toEqual({ kind: "poweroff", code: 0 });
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   }, 200_000);
 });
 
@@ -353,8 +346,7 @@ const imgs = cachedImages();
 const withDisk = !!imgs?.initramfs_virtio && spawnSync("sh", ["-c", "PATH=$PATH:/usr/sbin:/sbin command -v debugfs"]).status === 0;
 describe.skipIf(!withDisk)("a Linux VM using virtio-blk, snapshotted while running and restored in a new process", () => {
   it("the restored kernel keeps using its mounted ext4 disk: data before and after the snapshot lands in the image", async () => {
-    const d = tmp();
-    try {
+    await inTmp(async (d) => {
       const disk = join(d, "fs.img"), sock = join(d, "ctl.sock"), snap = join(d, "lx.wvs");
       expect(spawnSync("bash", [join(ROOT, "guests", "mkext4.sh"), disk, "32"]).status).toBe(0);
       const src = spawn(process.execPath, [CLI, "run", "--control", sock, "--mem", "256M", "--disk", disk, "--timeout", "150",
@@ -379,14 +371,13 @@ describe.skipIf(!withDisk)("a Linux VM using virtio-blk, snapshotted while runni
       expect(out2).toContain("step-two-4");
       const cat = spawnSync("sh", ["-c", `PATH=$PATH:/usr/sbin:/sbin debugfs -R 'cat /a' '${disk}'`], { encoding: "utf8" });
       expect(cat.stdout).toBe("before-snapshot\nafter-restore\n");
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   }, 300_000);
 });
 
 describe("bad snapshots are refused with one line, nothing half-restored", () => {
-  it("corrupt, truncated, wrong version, not a snapshot, missing disk", () => {
-    const d = tmp();
-    try {
+  it("corrupt, truncated, wrong version, not a snapshot, missing disk", async () => {
+    await inTmp(async (d) => {
       const s = join(d, "s.wvs");
       expect(runCli(["run", "--deterministic", "--max-insns", "2000000", "--snapshot-on-exit", s, guestPath("memcheck.elf")]).status).toBe(3);
       const good = readFileSync(s);
@@ -414,6 +405,6 @@ describe("bad snapshots are refused with one line, nothing half-restored", () =>
       expect(r.status).toBe(2);
       expect(r.stderr).toContain(`disk image ${disk} is ${1 << 19} bytes, the snapshot was taken with ${1 << 20}`);
       expect(statSync(s).size).toBe(good.length);
-    } finally { rmSync(d, { recursive: true, force: true }); }
+    });
   }, 120_000);
 });
