@@ -3,7 +3,7 @@
 // control socket, checkpoint policy), the embedding API and live migration all go through it.
 import type { Vm } from "./vm.js";
 import type { RunOptions } from "./runner.js";
-import { captureSnapshot, writePrecopyBase, SNAPSHOT_CHUNK_PAGES } from "./snapshot/ops.js";
+import { captureSnapshot, prepareStaging, writePrecopyBase, SNAPSHOT_CHUNK_PAGES } from "./snapshot/ops.js";
 import { mergeChain } from "./snapshot/format.js";
 import { rm } from "node:fs/promises";
 import type { ParentRef, WriteResult } from "./snapshot/format.js";
@@ -150,6 +150,7 @@ export class VmController {
   private async snapshotNow(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void }): Promise<WriteResult & { pausedMs: number }> {
     if (opts.incremental && !this.last) throw new WasmvisorError("an incremental snapshot needs a previous snapshot of this VM (take a full one first)");
     if (!opts.incremental && this.running && !this.userPaused && !this.vm.exited) return this.precopyFull(path, opts);
+    if (opts.incremental) prepareStaging(this.vm); // (before the pause: fresh memory faults page by page)
     const t0 = performance.now();
     const held = await this.hold(async () => {
       const cap = captureSnapshot(this.vm, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress });

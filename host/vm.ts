@@ -313,6 +313,14 @@ export class Vm {
     }
   }
 
+  /** How many RAM pages the dirty log holds now, without taking them. */
+  dirtyCount(): number {
+    const bits = new Uint8Array(this.memory.buffer, this.core.k.LAYOUT_DIRTY_BITMAP, Math.ceil(this.memBytes / 4096 / 8));
+    let n = 0;
+    for (let i = 0; i < bits.length; i++) for (let b = bits[i]; b; b &= b - 1) n++;
+    return n;
+  }
+
   /** Guest-physical RAM pages written since the last call (exact; see assembly/dirty.ts), then clears the log. */
   takeDirtyPages(): bigint[] {
     const n = this.core.fn.dirty_bytes();

@@ -338,7 +338,9 @@ describe("dirty log", () => {
     expect(vm.run(10_000)).toBe("halt");
     expect(trapInfo(vm).mcause).toBe(0n);
     expect(vm.x(a1)).toBe(0n); // the SC succeeded
+    expect(vm.dirtyCount()).toBe(want.length); // counted without taking them
     expect(sorted(vm.takeDirtyPages()).map(hex)).toEqual(want.map(hex));
+    expect(vm.dirtyCount()).toBe(0);
     expect(rdU64(vm, P.sd + 0x10n)).toBe(0x1122_3344_5566_7788n);
     expect(rdU64(vm, P.cross + 0xffcn)).toBe(0x1122_3344_5566_7788n);
     expect(rdU64(vm, P.fsd + 0x40n)).toBe(0x1122_3344_5566_7788n);

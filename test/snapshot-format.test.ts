@@ -15,6 +15,7 @@ import {
 } from "../host/snapshot/format.js";
 import { atomicWrite, cleanStaleTemps } from "../host/snapshot/atomic.js";
 import { stopCompressors } from "../host/snapshot/compressor.js";
+import { BufferPool } from "../host/snapshot/pool.js";
 import { progressReporter, TypedEmitter, type Progress } from "../host/progress.js";
 import { WasmvisorError } from "../host/errors.js";
 
@@ -417,6 +418,22 @@ describe("snapshot format", () => {
     expect(await rejects(readChain(q1))).toBe(`${q0}: snapshot is for core ABI version 9, this wasmvisor's core has ABI version 1`);
     expect(await rejects(mergeChain(q1, join(cdir, "out.wvsnap")))).toContain("ABI version 9");
     expect(existsSync(join(cdir, "out.wvsnap"))).toBe(false);
+  });
+});
+
+describe("buffer pool", () => {
+  it("keeps given buffers for reuse (largest first) and warms one ahead of need", () => {
+    const p = new BufferPool(1, true);
+    p.warm(3 * 4096);
+    const b = p.take(4096); // the warmed buffer, not a new one of the size asked
+    expect(b.length).toBe(3 * 4096);
+    expect(b.buffer).toBeInstanceOf(SharedArrayBuffer);
+    p.give(b);
+    p.warm(2 * 4096); // one that fits is kept already: nothing new
+    expect(p.take(2 * 4096)).toBe(b);
+    p.give(Buffer.alloc(4096));
+    p.give(b); // over the limit of one: the smaller goes
+    expect(p.take(1)).toBe(b);
   });
 });
 

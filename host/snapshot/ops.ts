@@ -37,6 +37,16 @@ export const STAGE_MAX_BYTES = 64 << 20;
  */
 const stagingBuffers = new BufferPool(1, true);
 
+/**
+ * Readies a staging buffer, before the guest is held, for about as many pages as the dirty log holds now (with room
+ * for those dirtied until it is held): a fresh buffer costs a page fault per 4 KiB on first touch, which otherwise
+ * fell into the guest's pause (the first snapshot of a process, of a guest rewriting 16 MiB: held 57 ms, not 3).
+ */
+export function prepareStaging(vm: Vm): void {
+  const pages = Math.min(Math.ceil(vm.dirtyCount() * 1.25) + 64, STAGE_MAX_BYTES / 4096);
+  stagingBuffers.warm(stagedBytes(pages, DEFAULT_CHUNK_PAGES));
+}
+
 /** A snapshot captured while the VM was held: write() puts it into a file (after the VM resumed, if `staged`). */
 export interface Capture {
   /** The pages were copied: the VM may run while write() works. */

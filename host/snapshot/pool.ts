@@ -27,6 +27,17 @@ export class BufferPool {
     return this.shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
   }
 
+  /**
+   * Makes sure the pool keeps a buffer of at least `size` bytes whose memory has been touched, so that a take() of
+   * that size later costs no page faults (done ahead of a moment that must be short).
+   */
+  warm(size: number): void {
+    if (this.free.some((b) => b.length >= size)) return;
+    const b = this.take(size);
+    for (let i = 0; i < b.length; i += 4096) b[i] = 0;
+    this.give(b);
+  }
+
   give(b: Buffer): void {
     this.free.push(b);
     // Over the limit: the smallest go (the large ones are the expensive ones to fault in again).
