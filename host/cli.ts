@@ -21,8 +21,7 @@ import { serveControl, controlRequest } from "./control.js";
 import { progressReporter } from "./progress.js";
 import { vmDigest } from "./snapshot/vmstate.js";
 import { migrateOut, migrateIn } from "./migrate/migrate.js";
-import { restoreSnapshot, SNAPSHOT_CHUNK_PAGES } from "./snapshot/ops.js";
-import { mergeChain } from "./snapshot/format.js";
+import { restoreSnapshot, mergeToFull } from "./snapshot/ops.js";
 import { resolve } from "node:path";
 import * as net from "node:net";
 
@@ -431,8 +430,7 @@ async function cmdMerge(argv: string[]): Promise<number> {
   const r = parseSub(argv, "usage: wasmvisor merge SNAPSHOT OUT\nMerges an incremental chain ending in SNAPSHOT into one full snapshot OUT.", {});
   if (!r) return ExitCode.OK;
   if (r.positionals.length !== 2) throw new WasmvisorError("merge: expected SNAPSHOT and OUT (see wasmvisor merge --help)");
-  // (deferPages: chunks are checked by their checksums; those copied as they are are never unpacked.)
-  const res = await mergeChain(resolvePath(r.positionals[0]), resolvePath(r.positionals[1]), { deferPages: true, chunkPages: SNAPSHOT_CHUNK_PAGES });
+  const res = await mergeToFull(resolvePath(r.positionals[0]), resolvePath(r.positionals[1]));
   process.stdout.write(`${r.positionals[1]}: ${res.pages} pages, ${res.bytes} bytes, digest ${res.digest}\n`);
   return ExitCode.OK;
 }

@@ -3,8 +3,7 @@
 // control socket, checkpoint policy), the embedding API and live migration all go through it.
 import type { Vm } from "./vm.js";
 import type { RunOptions } from "./runner.js";
-import { captureSnapshot, prepareStaging, writePrecopyBase, SNAPSHOT_CHUNK_PAGES } from "./snapshot/ops.js";
-import { mergeChain } from "./snapshot/format.js";
+import { captureSnapshot, mergeToFull, prepareStaging, writePrecopyBase } from "./snapshot/ops.js";
 import { rm } from "node:fs/promises";
 import type { ParentRef, WriteResult } from "./snapshot/format.js";
 import type { Progress } from "./progress.js";
@@ -95,10 +94,7 @@ export class VmController {
         return { ...await this.snapshotNow(file, opts), incremental: false };
       }
       const r = await this.snapshotNow(inc, { ...opts, incremental: true });
-      // (deferPages: chunks are checked by their checksums. Those whose pages are all current are copied as they
-      // are; the others are unpacked one at a time and packed again: folding neither holds the guest's memory
-      // unpacked nor compresses again what did not change.)
-      const merged = await mergeChain(inc, file, { expectAbi: this.vm.core.k.ABI_VERSION, deferPages: true, chunkPages: SNAPSHOT_CHUNK_PAGES });
+      const merged = await mergeToFull(inc, file, this.vm.core.k.ABI_VERSION);
       this.last = { path: file, digest: merged.digest };
       await rm(inc, { force: true });
       return { ...merged, pausedMs: r.pausedMs, incremental: true };
@@ -121,7 +117,7 @@ export class VmController {
       const b = await writePrecopyBase(this.vm, base, opts.onProgress);
       this.last = { path: base, digest: b.digest };
       const r = await this.snapshotNow(inc, { ...opts, incremental: true });
-      const merged = await mergeChain(inc, path, { expectAbi: this.vm.core.k.ABI_VERSION, deferPages: true, chunkPages: SNAPSHOT_CHUNK_PAGES });
+      const merged = await mergeToFull(inc, path, this.vm.core.k.ABI_VERSION);
       this.last = { path, digest: merged.digest };
       return { ...merged, pausedMs: r.pausedMs };
     } catch (e) {

@@ -100,8 +100,6 @@ export interface PageSource {
   readonly gpns: ArrayLike<number>;
   /** The 4096 bytes of page gpns[i]; may be a view that is only valid until the next call. */
   get(i: number): Uint8Array | Promise<Uint8Array>;
-  /** Optional: pages [first, first + count) as one contiguous view (the writer then copies a chunk at once). */
-  block?(first: number, count: number): Uint8Array;
   /**
    * True if every view this source returns stays valid until the write resolves, and unchanged (guest memory of a
    * held VM, a private copy) or changing only where the caller accounts for it (a pre-copy pass, whose changed
@@ -349,10 +347,14 @@ function checkSnapshot(snap: Snapshot, chunkPages: number, level: number): void 
   if (snap.pages.gpns.length > 0xffff_ffff) bad("too many pages");
 }
 
+/** Room stagePages leaves before each chunk's pages for its header (count, page numbers): whole pages. */
+function stagedHeadBytes(chunkPages: number): number {
+  return Math.ceil((4 + 4 * chunkPages) / PAGE_SIZE) * PAGE_SIZE;
+}
+
 /** Bytes stagePages needs for `n` pages in chunks of `chunkPages`. */
 export function stagedBytes(n: number, chunkPages: number): number {
-  const head = Math.ceil((4 + 4 * chunkPages) / PAGE_SIZE) * PAGE_SIZE;
-  return Math.ceil(n / chunkPages) * head + n * PAGE_SIZE;
+  return Math.ceil(n / chunkPages) * stagedHeadBytes(chunkPages) + n * PAGE_SIZE;
 }
 
 /**
@@ -364,7 +366,7 @@ export function stagedBytes(n: number, chunkPages: number): number {
 export function stagePages(buf: Uint8Array, gpns: ArrayLike<number>, chunkPages: number, copy: (i: number, dst: Uint8Array) => void): PageSource {
   const n = gpns.length;
   if (buf.length < stagedBytes(n, chunkPages)) throw new WasmvisorError(`snapshot: ${buf.length} bytes cannot stage ${n} pages`);
-  const head = Math.ceil((4 + 4 * chunkPages) / PAGE_SIZE) * PAGE_SIZE, stride = head + chunkPages * PAGE_SIZE;
+  const head = stagedHeadBytes(chunkPages), stride = head + chunkPages * PAGE_SIZE;
   const at = (i: number) => Math.floor(i / chunkPages) * stride + head + (i % chunkPages) * PAGE_SIZE;
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   for (let first = 0; first < n; first += chunkPages) {
@@ -473,10 +475,8 @@ class ChunkPacker {
       return { p: this.finish(count, out, undefined, { level: this.level, raw: { buffer: laid.buffer, offset: laid.byteOffset, length: laid.length },
         out: out.buffer as SharedArrayBuffer, outOffset: out.byteOffset, outBytes }) };
     }
-    const block = src.block?.(first, count);
-    if (block && block.length !== count * PAGE_SIZE) throw new WasmvisorError(`snapshot: a block of ${count} pages has ${block.length} bytes`);
     try {
-      for (let j = 0; j < count; j++) place(j, block ? block.subarray(j * PAGE_SIZE, (j + 1) * PAGE_SIZE) : await src.get(first + j));
+      for (let j = 0; j < count; j++) place(j, await src.get(first + j));
     } catch (e) {
       if (gather) gathered.give(gather);
       throw e;

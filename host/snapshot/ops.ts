@@ -1,5 +1,5 @@
 // Saving a (paused) VM to a snapshot file and starting a VM from one: full and incremental snapshots, chains.
-import { writeSnapshot, readChain, stagePages, stagedBytes, DEFAULT_CHUNK_PAGES, type WriteResult, type ParentRef } from "./format.js";
+import { writeSnapshot, readChain, mergeChain, stagePages, stagedBytes, DEFAULT_CHUNK_PAGES, type WriteResult, type ParentRef } from "./format.js";
 import { LazyLoader } from "./lazy.js";
 import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, pageSource, fullPages, dirtyPages, createMachine, applyPages, applyCore, PageSink, type MachineConfig } from "./vmstate.js";
 import type { Vm } from "../vm.js";
@@ -16,7 +16,7 @@ import { BufferPool } from "./pool.js";
  * `wasmvisor merge`) pack the chunks they cannot copy the same way. Incremental snapshots keep the default: they
  * are small, and fewer, larger records keep their fixed cost down.
  */
-export const SNAPSHOT_CHUNK_PAGES = 64;
+const SNAPSHOT_CHUNK_PAGES = 64;
 
 export interface SaveOptions {
   /** Only the pages written since `parent` was taken (the VM's dirty log), naming it as the parent. */
@@ -97,9 +97,20 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
 export function writePrecopyBase(vm: Vm, path: string, onProgress?: (p: Progress) => void): Promise<WriteResult> {
   const config = machineConfig(vm);
   vm.takeDirtyPages(); // what the guest writes from here on is in the increment
-  // (read in place though the guest writes it: a page it changes is in the increment, which the merge prefers)
-  const pages = { ...pageSource(vm, fullPages(vm)), stable: true };
-  return writeSnapshot(path, { abi: vm.core.k.ABI_VERSION, config, sections: [], pages }, { onProgress, chunkPages: SNAPSHOT_CHUNK_PAGES });
+  // (pageSource is read in place though the guest writes it: a page it changes is in the increment, which the
+  // merge prefers)
+  return writeSnapshot(path, { abi: vm.core.k.ABI_VERSION, config, sections: [], pages: pageSource(vm, fullPages(vm)) },
+    { onProgress, chunkPages: SNAPSHOT_CHUNK_PAGES });
+}
+
+/**
+ * Merges the chain ending at `path` into one full snapshot at `out` (atomically; `out` may be a file of the chain):
+ * chunks are checked by their checksums; those whose pages are all current are copied as they are, the others
+ * unpacked one at a time and packed again in chunks of a full snapshot's size — a merge neither holds the guest's
+ * memory unpacked nor compresses again what did not change. expectAbi: refuse a chain of another core ABI.
+ */
+export function mergeToFull(path: string, out: string, expectAbi?: number): Promise<WriteResult> {
+  return mergeChain(path, out, { expectAbi, deferPages: true, chunkPages: SNAPSHOT_CHUNK_PAGES });
 }
 
 /**
