@@ -138,6 +138,12 @@ function pageData(n: number, seed: number): Uint8Array {
   return b;
 }
 
+/** Writes `data` (INC_PAGES pages) from the host into pages spread evenly over RAM, shifted by `shift` pages. */
+function writeSpread(vm: VirtualMachine, memMiB: number, shift: number, data: Uint8Array): void {
+  const step = Math.floor((memMiB << 20) / 4096 / INC_PAGES);
+  for (let p = 0; p < INC_PAGES; p++) vm.vm.writePhys(vm.vm.ramBase + BigInt((p * step + shift) * 4096), data.subarray(p * 4096, (p + 1) * 4096));
+}
+
 /**
  * The baseline: the same bytes written to a new file and made durable, stored or DEFLATE level 1 in 1 MiB chunks.
  * Durable means the file and its directory entry are synced (a new file whose directory was not synced may be gone
@@ -193,9 +199,7 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
     // adds what it dirties itself).
     const runPaused: number[] = [], runMs: number[] = [], runPages: number[] = [];
     for (let i = 0; i < (runs === 1 ? 1 : 5); i++) {
-      const data = pageData(INC_PAGES, 100 + i);
-      const ramPages = (memMiB << 20) / 4096, step = Math.floor(ramPages / INC_PAGES);
-      for (let p = 0; p < INC_PAGES; p++) vm.vm.writePhys(vm.vm.ramBase + BigInt((p * step + i) * 4096), data.subarray(p * 4096, (p + 1) * 4096));
+      writeSpread(vm, memMiB, i, pageData(INC_PAGES, 100 + i));
       const r = await timedSnapshot(vm, join(dir, `run-inc-${memMiB}-${i}.snap`), true);
       runPaused.push(r.pausedMs); runMs.push(r.ms); runPages.push(r.pages);
       log(`    incremental of the running guest #${i + 1}: ${r.pages} pages in ${r.ms.toFixed(1)} ms, guest paused ${r.pausedMs.toFixed(1)} ms`);
@@ -205,12 +209,11 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
     vm.pause();
     await vm.controller.hold(async () => {}); // returns once the run loop has stopped at a boundary
     await vm.snapshot(join(dir, `inc-${memMiB}-base.snap`));
-    const ramPages = (memMiB << 20) / 4096, step = Math.floor(ramPages / INC_PAGES);
     const incMs: number[] = [], incW: number[] = [], incPaused: number[] = [], stored: number[] = [], defl: number[] = [], pages: number[] = [];
     let incBytes = 0;
     for (let i = 0; i < (runs === 1 ? 1 : 15); i++) {
       const data = pageData(INC_PAGES, i + 1);
-      for (let p = 0; p < INC_PAGES; p++) vm.vm.writePhys(vm.vm.ramBase + BigInt((p * step + i) * 4096), data.subarray(p * 4096, (p + 1) * 4096));
+      writeSpread(vm, memMiB, i, data);
       // The order alternates, so that neither side always runs just after the other's garbage is collected.
       const alone = async () => [await writeAlone(join(dir, "alone.bin"), data, false), await writeAlone(join(dir, "alone.bin"), data, true)];
       const before = i % 2 === 1 ? await alone() : null;
