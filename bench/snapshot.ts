@@ -21,6 +21,7 @@ import { promisify } from "node:util";
 import { createVm, restoreVm, type VirtualMachine } from "../host/api.js";
 import { deflateOptions } from "../host/snapshot/format.js";
 import { syncDir } from "../host/snapshot/atomic.js";
+import { SharedPieces, startDeflateThreads, stopDeflateThreads } from "./deflate-threads.js";
 import { cachedImages } from "../host/files.js";
 import { Vm } from "../host/vm.js";
 import { runToExit } from "../host/runner.js";
@@ -89,8 +90,10 @@ export interface SnapshotSize {
      * vCPU's run slices).
      */
     running: { pages: number[]; pausedMs: Summary; snapshotMs: Summary };
-    /** The same bytes alone: 4 MiB written + fsync; DEFLATE level 1 (1 MiB chunks, in parallel) + write + fsync. */
+    /** The same bytes alone: 4 MiB written + fsync; DEFLATE level 1 as the writer compresses (1 MiB pieces, one thread per core) + write + fsync. */
     storedMs: Summary; deflateMs: Summary;
+    /** The baseline compressed with Node's one-shot zlib (the baseline of rows before the writer's own engine). */
+    zlibMs: Summary;
     /** snapshot / deflate baseline (best runs, medians). */
     ratioBest: number | null; ratioMedian: number | null;
     /** Median over runs of snapshot / baseline of the same run (taken one after the other, so noise is shared). */
@@ -144,18 +147,27 @@ function writeSpread(vm: VirtualMachine, memMiB: number, shift: number, data: Ui
   for (let p = 0; p < INC_PAGES; p++) vm.vm.writePhys(vm.vm.ramBase + BigInt((p * step + shift) * 4096), data.subarray(p * 4096, (p + 1) * 4096));
 }
 
+/** How the baseline writes the 4 MiB: as they are, compressed as the snapshot writer does, or with Node's one-shot zlib. */
+type AloneHow = "stored" | "deflate" | "zlib";
+
 /**
- * The baseline: the same bytes written to a new file and made durable, stored or DEFLATE level 1 in 1 MiB chunks.
- * Durable means the file and its directory entry are synced (a new file whose directory was not synced may be gone
- * after a crash); the directory is synced with the snapshot writer's own call.
+ * The baseline: the same bytes written to a new file and made durable, stored or DEFLATE level 1 in 1 MiB pieces.
+ * "deflate" compresses as the snapshot writer does (its engine, deflater.ts, on one thread per core: the same
+ * compression work, with the bytes already in shared memory as the dirty pages are in guest memory); "zlib" with
+ * Node's asynchronous one-shot deflateRaw, as an application writing the pages with Node's zlib would (and as this
+ * baseline did before the writer got its own engine: kept for comparison with earlier rows). Durable means the
+ * file and its directory entry are synced (a new file whose directory was not synced may be gone after a crash);
+ * the directory is synced with the snapshot writer's own call.
  */
-async function writeAlone(path: string, data: Uint8Array, deflate: boolean): Promise<number> {
+async function writeAlone(path: string, data: Uint8Array, how: AloneHow, shared: SharedPieces): Promise<number> {
+  if (how === "deflate") shared.load(data);
   const t0 = performance.now();
   const fh = await open(path, "w");
   try {
-    if (deflate) {
+    if (how === "deflate") {
+      for (const c of await shared.compress(1 << 20, 1)) await fh.write(c);
+    } else if (how === "zlib") {
       const chunks: Promise<Buffer>[] = [];
-      // The snapshot writer's zlib options (level 1, one output buffer per chunk): the same compression work.
       for (let i = 0; i < data.length; i += 1 << 20) chunks.push(deflateRawAsync(data.subarray(i, i + (1 << 20)), deflateOptions(1, 1 << 20)));
       for (const c of chunks) await fh.write(await c);
     } else {
@@ -209,22 +221,29 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
     vm.pause();
     await vm.controller.hold(async () => {}); // returns once the run loop has stopped at a boundary
     await vm.snapshot(join(dir, `inc-${memMiB}-base.snap`));
-    const incMs: number[] = [], incW: number[] = [], incPaused: number[] = [], stored: number[] = [], defl: number[] = [], pages: number[] = [];
+    const incMs: number[] = [], incW: number[] = [], incPaused: number[] = [], stored: number[] = [], defl: number[] = [], zl: number[] = [], pages: number[] = [];
+    const shared = new SharedPieces(INC_PAGES * 4096);
+    startDeflateThreads();
     let incBytes = 0;
     for (let i = 0; i < (runs === 1 ? 1 : 15); i++) {
       const data = pageData(INC_PAGES, i + 1);
       writeSpread(vm, memMiB, i, data);
       // The order alternates, so that neither side always runs just after the other's garbage is collected.
-      const alone = async () => [await writeAlone(join(dir, "alone.bin"), data, false), await writeAlone(join(dir, "alone.bin"), data, true)];
+      const alone = async () => {
+        const ms: number[] = [];
+        for (const how of ["stored", "deflate", "zlib"] as const) ms.push(await writeAlone(join(dir, "alone.bin"), data, how, shared));
+        return ms;
+      };
       const before = i % 2 === 1 ? await alone() : null;
       const r = await timedSnapshot(vm, join(dir, `inc-${memMiB}-${i}.snap`), true);
       incMs.push(r.ms); incW.push(r.writeMs); incPaused.push(r.pausedMs); pages.push(r.pages); incBytes = r.bytes;
-      const [s, d] = before ?? await alone();
-      stored.push(s); defl.push(d);
+      const [s, d, z] = before ?? await alone();
+      stored.push(s); defl.push(d); zl.push(z);
       log(`    incremental #${i + 1}: ${r.pages} pages, ${(r.bytes / 1024).toFixed(0)} KiB in ${r.ms.toFixed(1)} ms (${r.writeMs.toFixed(1)} ms writing, guest paused ${r.pausedMs.toFixed(1)} ms); ` +
-        `the 4 MiB alone: ${s.toFixed(1)} ms stored, ${d.toFixed(1)} ms deflated`);
+        `the 4 MiB alone: ${s.toFixed(1)} ms stored, ${d.toFixed(1)} ms deflated (${z.toFixed(1)} ms with Node's zlib)`);
     }
     await vm.stop();
+    await stopDeflateThreads();
     const restore: number[] = [], toRunning: number[] = [], toInsn: number[] = [];
     for (let i = 0; i < (runs === 1 ? 1 : 5); i++) {
       const t0 = performance.now();
@@ -251,7 +270,7 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
       memMiB, bootMs: r1(bootMs), touchedMiB: r1(touchedMiB), fullPages, fileMiB: r1(fileBytes / 2 ** 20),
       saveMs: summary(save), saveWriteMs: summary(saveW), savePausedMs: summary(savePaused), restoreMs: summary(restore), restoreToRunningMs: summary(toRunning), restoreToInsnMs: summary(toInsn),
       cliWallMs: summary(cliWall, true, 0), cliRestoredMs: summary(cliRest),
-      incremental: { pages, fileKiB: r1(incBytes / 1024), snapshotMs: sm, writeMs: summary(incW), pausedMs: summary(incPaused), storedMs: summary(stored), deflateMs: dm,
+      incremental: { pages, fileKiB: r1(incBytes / 1024), snapshotMs: sm, writeMs: summary(incW), pausedMs: summary(incPaused), storedMs: summary(stored), deflateMs: dm, zlibMs: summary(zl),
         running: { pages: runPages, pausedMs: summary(runPaused), snapshotMs: summary(runMs) },
         ratioBest: sm.best !== null && dm.best ? r2(sm.best / dm.best) : null,
         ratioMedian: sm.median !== null && dm.median ? r2(sm.median / dm.median) : null,

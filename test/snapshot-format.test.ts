@@ -465,7 +465,7 @@ describe("atomic replacement", () => {
     // The child runs the snapshot module compiled on the fly (vitest compiles TypeScript in-process only).
     const mod = join(dir, "compiled");
     for (const f of ["host/errors.ts", "host/progress.ts", "host/snapshot/atomic.ts", "host/snapshot/pool.ts", "host/snapshot/format.ts",
-      "host/snapshot/record.ts", "host/snapshot/compressor.ts", "host/snapshot/compress-worker.ts"]) {
+      "host/snapshot/record.ts", "host/snapshot/deflater.ts", "host/snapshot/compressor.ts", "host/snapshot/compress-worker.ts"]) {
       const out = ts.transpileModule(readFileSync(join(ROOT, f), "utf8"),
         { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
       mkdirSync(dirname(join(mod, f)), { recursive: true });

@@ -2,7 +2,7 @@
 // held, or a private copy), compresses it and checksums its record, so that the main thread (the vCPU's) only
 // writes finished records.
 import { parentPort } from "node:worker_threads";
-import { PAGE_SIZE, KIND_CHUNK, encodeSync, recordHead, recordSum } from "./record.js";
+import { PAGE_SIZE, KIND_CHUNK, CODEC_STORED, encodeSync, recordHead, recordSum } from "./record.js";
 import type { ChunkJob, ChunkDone } from "./compressor.js";
 
 const EMPTY = new Uint8Array(0);
@@ -37,10 +37,14 @@ function pack(j: ChunkJob): ChunkDone {
   } else {
     throw new Error("a chunk job without pages");
   }
-  const { codec, stored } = encodeSync(r, j.level);
-  if (stored.length > j.outBytes) throw new Error(`chunk of ${stored.length} bytes does not fit its ${j.outBytes}-byte output`);
+  // Compressed straight into the job's output; stored data (not made smaller) is copied there.
+  const out = new Uint8Array(j.out, j.outOffset, j.outBytes);
+  const { codec, stored } = encodeSync(r, j.level, out.subarray(0, Math.min(j.outBytes, Math.max(r.length - 1, 0))));
+  if (codec === CODEC_STORED) {
+    if (stored.length > j.outBytes) throw new Error(`chunk of ${stored.length} bytes does not fit its ${j.outBytes}-byte output`);
+    out.set(stored);
+  }
   const sum = recordSum(recordHead(KIND_CHUNK, codec, 0, stored.length, r.length), EMPTY, stored);
-  new Uint8Array(j.out, j.outOffset, stored.length).set(stored);
   return { id: j.id, codec, len: stored.length, rawLen: r.length, sum };
 }
 

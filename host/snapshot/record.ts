@@ -1,7 +1,8 @@
 // A snapshot record's fixed parts (layout in format.ts): the head, the codec choice and the checksum, shared by the
 // writer on the main thread and the compression threads (compress-worker.ts), which must produce the same bytes.
 import { createHash } from "node:crypto";
-import { deflateRawSync, type ZlibOptions } from "node:zlib";
+import type { ZlibOptions } from "node:zlib";
+import { deflateInto } from "./deflater.js";
 
 export const PAGE_SIZE = 4096;
 export const KIND_SECTION = 1, KIND_CHUNK = 2, KIND_TRAILER = 0xff;
@@ -35,12 +36,23 @@ export function deflateOptions(level: number, n: number): ZlibOptions {
   return { level, chunkSize: Math.max(n + 1024, 16 << 10) };
 }
 
+/** Room for encodeSync's compressed bytes, reused from call to call (see deflater.ts for why). */
+let scratch = new Uint8Array(0);
+
 /**
  * The bytes a record stores for `raw`, compressed synchronously: raw DEFLATE at `level`, or `raw` itself when the
- * level is 0 or compression would not make it smaller (already compressed or random data is not grown).
+ * level is 0 or compression would not make it smaller (already compressed or random data is not grown). With
+ * `into`, compressed bytes are written there (at least `raw.length - 1` bytes of room) and `stored` is a view of it;
+ * without, `stored` is a new buffer.
  */
-export function encodeSync(raw: Uint8Array, level: number): { codec: number; stored: Uint8Array } {
-  if (level === 0) return { codec: CODEC_STORED, stored: raw };
-  const z = deflateRawSync(raw, deflateOptions(level, raw.length));
-  return z.length < raw.length ? { codec: CODEC_DEFLATE, stored: z } : { codec: CODEC_STORED, stored: raw };
+export function encodeSync(raw: Uint8Array, level: number, into?: Uint8Array): { codec: number; stored: Uint8Array } {
+  if (level === 0 || raw.length === 0) return { codec: CODEC_STORED, stored: raw };
+  let room = into;
+  if (!room) {
+    if (scratch.length < raw.length) scratch = new Uint8Array(raw.length);
+    room = scratch;
+  }
+  const n = deflateInto(raw, room.subarray(0, raw.length - 1), level);
+  if (n < 0) return { codec: CODEC_STORED, stored: raw };
+  return { codec: CODEC_DEFLATE, stored: into ? into.subarray(0, n) : Buffer.from(room.subarray(0, n)) };
 }
