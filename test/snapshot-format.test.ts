@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { deflateRawSync } from "node:zlib";
+import { crc32, deflateRawSync } from "node:zlib";
 import ts from "typescript";
 import { ROOT } from "./helpers";
 import {
@@ -195,7 +195,7 @@ describe("snapshot format", () => {
       expect(await readFails(p)).toBe(`${p}: not a wasmvisor snapshot`);
     }
     const v = Buffer.from(bytes); v.writeUInt32LE(7, 8); writeFileSync(p, v);
-    expect(await readFails(p)).toBe(`${p}: snapshot format version 7, this wasmvisor reads 1 and 2`);
+    expect(await readFails(p)).toBe(`${p}: snapshot format version 7, this wasmvisor reads 1 to 3`);
     expect(await readFails(full, { expectAbi: 2 }))
       .toBe(`${full}: snapshot is for core ABI version 1, this wasmvisor's core has ABI version 2`);
     expect(await readFails(full, { expectConfig: (c: unknown) => `snapshot has ${(c as typeof config).memory} bytes of RAM, the VM 128 MiB` }))
@@ -260,21 +260,24 @@ describe("snapshot format", () => {
   it("a hostile file with valid checksums is still refused before anything is returned", async () => {
     // An independent encoder of the documented layout (docs/snapshot-format.md): if it and the reader disagree, the docs are wrong.
     const sha = (...b: Uint8Array[]) => { const h = createHash("sha256"); for (const x of b) h.update(x); return h.digest(); };
-    const rec = (kind: number, codec: number, name: string, stored: Uint8Array, rawLen: number) => {
+    // Record checksums: CRC-32 (u32 LE) from version 3, SHA-256 in versions 1 and 2 (still read).
+    const sumLen = (version: number) => (version >= 3 ? 4 : 32);
+    const rec = (kind: number, codec: number, name: string, stored: Uint8Array, rawLen: number, version = 3) => {
       const h = Buffer.alloc(12); h[0] = kind; h[1] = codec; h.writeUInt16LE(Buffer.byteLength(name), 2);
       h.writeUInt32LE(stored.length, 4); h.writeUInt32LE(rawLen, 8);
       const body = Buffer.concat([h, Buffer.from(name), stored]);
-      return Buffer.concat([body, sha(body)]);
+      const crc = Buffer.alloc(4); crc.writeUInt32LE(crc32(body));
+      return Buffer.concat([body, version >= 3 ? crc : sha(body)]);
     };
-    // Version 2's digest is the hash list of the header's and records' checksums and the trailer's body;
-    // version 1's (still read) the hash of all bytes before it.
-    const craft = (records: Buffer[], counts: [number, number, number], version = 2) => {
+    // From version 2 the digest is the hash list of the header's and records' checksums and the trailer's body;
+    // version 1's the hash of all bytes before it.
+    const craft = (records: Buffer[], counts: [number, number, number], version = 3) => {
       const meta = Buffer.from(JSON.stringify({ pageSize: 4096, config: {} }));
       const head = Buffer.alloc(20); Buffer.from("89575653 4e41500a".replace(" ", ""), "hex").copy(head);
       head.writeUInt32LE(version, 8); head.writeUInt32LE(1, 12); head.writeUInt32LE(meta.length, 16);
       const t = Buffer.alloc(16); t[0] = 0xff; t.writeUInt32LE(counts[0], 4); t.writeUInt32LE(counts[1], 8); t.writeUInt32LE(counts[2], 12);
       const file = Buffer.concat([head, meta, sha(head, meta), ...records, t]);
-      const digest = version === 1 ? sha(file) : sha(sha(head, meta), ...records.map((r) => r.subarray(r.length - 32)), t);
+      const digest = version === 1 ? sha(file) : sha(sha(head, meta), ...records.map((r) => r.subarray(r.length - sumLen(version))), t);
       return Buffer.concat([file, digest]);
     };
     const chunk = (gpnList: number[]) => {
@@ -286,8 +289,8 @@ describe("snapshot format", () => {
     const try1 = async (records: Buffer[], counts: [number, number, number]) => { writeFileSync(p, craft(records, counts)); return readFails(p); };
 
     // Sanity: the crafted encoding of a good file is accepted.
-    const good = [rec(1, 0, "cpu", Buffer.from("abc"), 3), rec(2, 1, "", deflateRawSync(chunk([5, 6])), 4 + 2 * 4100)];
-    for (const version of [2, 1]) {
+    for (const version of [3, 2, 1]) {
+      const good = [rec(1, 0, "cpu", Buffer.from("abc"), 3, version), rec(2, 1, "", deflateRawSync(chunk([5, 6])), 4 + 2 * 4100, version)];
       const bytes = craft(good, [1, 1, 2], version);
       writeFileSync(p, bytes);
       const ok = await readSnapshot(p, { deferPages: true });
@@ -295,6 +298,13 @@ describe("snapshot format", () => {
       expect(ok.digest).toBe(bytes.subarray(bytes.length - 32).toString("hex"));
       expect(diffMemory(await allPages(ok), memory([5, 6]))).toEqual([]);
       await ok.close();
+      // A merge writes the current version; an older file's chunks (another kind of checksum) are repacked.
+      const merged = join(dir, "hostile-merged.wvsnap");
+      await mergeChain(p, merged);
+      const m = await readSnapshot(merged);
+      expect(m.formatVersion).toBe(FORMAT_VERSION);
+      expect(diffMemory(await allPages(m), memory([5, 6]))).toEqual([]);
+      await m.close();
       // The digest covers the order of the records: swapped, the file is refused.
       const t = craft(good, [1, 1, 2], version);
       writeFileSync(p, Buffer.concat([craft([good[1], good[0]], [1, 1, 2], version).subarray(0, t.length - 32), t.subarray(t.length - 32)]));

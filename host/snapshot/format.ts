@@ -6,8 +6,9 @@
 //   offset  size  field
 //   0       8     magic 89 57 56 53 4E 41 50 0A ("\x89WVSNAP\n": the high byte and the newline catch 7-bit
 //                 and text-mode transfers, as PNG's magic does)
-//   8       4     u32 format version (FORMAT_VERSION = 2; a reader also reads version 1, which differs only in
-//                 what the digest covers, see the trailer; it refuses any other)
+//   8       4     u32 format version (FORMAT_VERSION = 3; a reader also reads version 2, whose record checksums
+//                 are SHA-256, and version 1, which also differs in what the digest covers, see the trailer; it
+//                 refuses any other)
 //   12      4     u32 core ABI version (the core's ABI_VERSION export when the snapshot was taken)
 //   16      4     u32 meta length M (at most 16 MiB)
 //   20      M     meta, UTF-8 JSON: {"pageSize": 4096, "config": <VM configuration>,
@@ -22,7 +23,8 @@
 //           4     u32 raw length R (after decompression; bounds what a reader allocates)
 //           N     name, UTF-8 (unique among sections)
 //           S     data
-//           32    SHA-256 of the record's bytes above (kind .. data)
+//           4     CRC-32 (ISO-HDLC, as gzip's; u32) of the record's bytes above (kind .. data); versions 1 and 2:
+//                 32 bytes, their SHA-256 (record.ts says why the change)
 //   memory chunk raw data: u32 page count n (1 .. 4096), n × u32 guest-physical page numbers (gpa >> 12, each
 //                 at most once in the whole file), n × 4096 bytes of page data in the same order
 //   trailer:
@@ -49,13 +51,13 @@ import { WasmvisorError } from "../errors.js";
 import { atomicWrite } from "./atomic.js";
 import { BufferPool } from "./pool.js";
 import { compressChunk, type ChunkJob } from "./compressor.js";
-import { PAGE_SIZE, KIND_SECTION, KIND_CHUNK, KIND_TRAILER, CODEC_STORED, CODEC_DEFLATE, HASH, RECORD_HEAD, recordHead, recordSum, deflateOptions, encodeSync } from "./record.js";
+import { PAGE_SIZE, KIND_SECTION, KIND_CHUNK, KIND_TRAILER, CODEC_STORED, CODEC_DEFLATE, HASH, RECORD_HEAD, FORMAT_VERSION, recordHead, recordSum, recordSumBytes,
+  RecordCheck, deflateOptions, encodeSync } from "./record.js";
 import type { Progress } from "../progress.js";
 
-export const FORMAT_VERSION = 2;
-/** The previous version (digest over the bytes rather than the checksums): still read. */
-const FORMAT_VERSION_1 = 1;
-export { PAGE_SIZE, deflateOptions };
+/** Earlier versions, still read: 2 (records checked by SHA-256), 1 (also a digest of the bytes, not a hash list). */
+const FORMAT_VERSION_2 = 2, FORMAT_VERSION_1 = 1;
+export { PAGE_SIZE, FORMAT_VERSION, deflateOptions };
 /**
  * Section the writer adds to every snapshot (callers cannot supply it): the page numbers of every memory chunk, in
  * file order (u32 little-endian each). It lets a reader validate chunks by their checksums without unpacking them.
@@ -395,11 +397,11 @@ export function stagePages(buf: Uint8Array, gpns: ArrayLike<number>, chunkPages:
  * be a memory chunk record of exactly the pages it stands for.
  */
 async function copyRecord(rec: StoredRecord): Promise<PackedChunk> {
-  const b = rec.read();
-  const ok = b.length >= RECORD_HEAD + HASH && b[0] === KIND_CHUNK && b.readUInt16LE(2) === 0 &&
-    RECORD_HEAD + b.readUInt32LE(4) + HASH === b.length && b.readUInt32LE(8) === 4 + rec.count * (4 + PAGE_SIZE);
+  const b = rec.read(), SUM = recordSumBytes(FORMAT_VERSION);
+  const ok = b.length >= RECORD_HEAD + SUM && b[0] === KIND_CHUNK && b.readUInt16LE(2) === 0 &&
+    RECORD_HEAD + b.readUInt32LE(4) + SUM === b.length && b.readUInt32LE(8) === 4 + rec.count * (4 + PAGE_SIZE);
   if (!ok) throw new WasmvisorError(`snapshot: a stored chunk of ${rec.count} pages is not such a chunk's record`);
-  return { rec: { parts: [b], sum: b.subarray(b.length - HASH) }, pages: rec.count, release: () => {} };
+  return { rec: { parts: [b], sum: b.subarray(b.length - SUM) }, pages: rec.count, release: () => {} };
 }
 
 /** A packed memory chunk: its record, and a release of its buffers once the record is written. */
@@ -646,16 +648,16 @@ interface RawRecord {
 }
 
 /** Reads one record whose head has been read; verifies its checksum. */
-async function readRecordBody(inp: Input, head: Buffer, offset: number, part: (name: string) => string, verify = true): Promise<RawRecord> {
+async function readRecordBody(inp: Input, version: number, head: Buffer, offset: number, part: (name: string) => string, verify = true): Promise<RawRecord> {
   const kind = head.readUInt8(0), codec = head.readUInt8(1);
   const nameLen = head.readUInt16LE(2), storedLen = head.readUInt32LE(4), rawLen = head.readUInt32LE(8);
   // Hashed as it comes (a view from inp.take lasts through one more take); the data and its checksum in one take.
-  const check = verify ? createHash("sha256").update(head) : undefined;
+  const check = verify ? new RecordCheck(version).update(head) : undefined;
   const nameBytes = await inp.take(nameLen, part("?"));
   check?.update(nameBytes);
   const name = nameBytes.toString("utf8");
   const what = part(name);
-  const body = await inp.take(storedLen + HASH, what);
+  const body = await inp.take(storedLen + recordSumBytes(version), what);
   const stored = body.subarray(0, storedLen), sum = body.subarray(storedLen);
   if (check && !check.update(stored).digest().equals(sum)) inp.fail(`${what} failed its checksum (at byte ${offset})`);
   return { kind, codec, name, stored, rawLen, offset, sum };
@@ -734,8 +736,8 @@ async function validate(path: string, fh: FileHandle, opts: ReadOptions): Promis
   const magic = await inp.take(MAGIC.length, "header");
   if (!magic.equals(MAGIC)) inp.fail("not a wasmvisor snapshot");
   const version = (await inp.take(4, "header")).readUInt32LE(0);
-  if (version !== FORMAT_VERSION && version !== FORMAT_VERSION_1) {
-    inp.fail(`snapshot format version ${version}, this wasmvisor reads ${FORMAT_VERSION_1} and ${FORMAT_VERSION}`);
+  if (version !== FORMAT_VERSION && version !== FORMAT_VERSION_2 && version !== FORMAT_VERSION_1) {
+    inp.fail(`snapshot format version ${version}, this wasmvisor reads ${FORMAT_VERSION_1} to ${FORMAT_VERSION}`);
   }
   if (version !== FORMAT_VERSION_1) inp.bytes = null;
   /** Version 2's file digest: the hash list of the header's and the records' checksums and the trailer's body. */
@@ -802,7 +804,7 @@ async function validate(path: string, fh: FileHandle, opts: ReadOptions): Promis
     // Version 1: deferred chunks are not hashed twice here: the file digest (checked at the trailer, before
     // anything is returned) covers them, and each is checked against its own checksum again when it is read.
     const deferred = kind === KIND_CHUNK && opts.deferPages === true && sections.some((x) => x.name === PAGE_INDEX_SECTION);
-    const r = await readRecordBody(inp, head, offset, partOf(kind), !(deferred && inp.bytes));
+    const r = await readRecordBody(inp, version, head, offset, partOf(kind), !(deferred && inp.bytes));
     list.update(r.sum);
     if (kind === KIND_SECTION) {
       const what = `section ${JSON.stringify(r.name)}`; // JSON: a damaged name cannot break the one-line message
@@ -851,21 +853,21 @@ async function validate(path: string, fh: FileHandle, opts: ReadOptions): Promis
 
 /** Re-reads a validated chunk from the open file; the checksum is checked again in case the file was overwritten in place. */
 /** A chunk's whole record, read again and checked against its checksum. */
-function readChunkRecord(path: string, fh: FileHandle, c: ChunkInfo, k: number): Buffer {
-  const b = Buffer.alloc(c.len);
+function readChunkRecord(path: string, fh: FileHandle, version: number, c: ChunkInfo, k: number): Buffer {
+  const b = Buffer.alloc(c.len), SUM = recordSumBytes(version);
   // Synchronous: a lazily restored guest waits for this page, and a thread-pool round trip only adds latency.
   const bytesRead = readSync(fh.fd, b, 0, c.len, c.offset);
-  const body = b.subarray(0, c.len - HASH);
-  if (bytesRead !== c.len || !createHash("sha256").update(body).digest().equals(b.subarray(c.len - HASH))) {
+  const body = b.subarray(0, c.len - SUM);
+  if (bytesRead !== c.len || !new RecordCheck(version).update(body).digest().equals(b.subarray(c.len - SUM))) {
     throw new WasmvisorError(`${path}: ${chunkName(k)} changed on disk after the snapshot was validated`);
   }
   return b;
 }
 
-async function loadChunk(path: string, fh: FileHandle, c: ChunkInfo, k: number): Promise<Buffer> {
-  const b = readChunkRecord(path, fh, c, k);
-  const stored = b.subarray(RECORD_HEAD, c.len - HASH); // chunks have no name
-  const raw = await unpack(path, { kind: KIND_CHUNK, codec: c.codec, name: "", stored, rawLen: c.rawLen, offset: c.offset, sum: b.subarray(c.len - HASH) }, chunkName(k));
+async function loadChunk(path: string, fh: FileHandle, version: number, c: ChunkInfo, k: number): Promise<Buffer> {
+  const b = readChunkRecord(path, fh, version, c, k), SUM = recordSumBytes(version);
+  const stored = b.subarray(RECORD_HEAD, c.len - SUM); // chunks have no name
+  const raw = await unpack(path, { kind: KIND_CHUNK, codec: c.codec, name: "", stored, rawLen: c.rawLen, offset: c.offset, sum: b.subarray(c.len - SUM) }, chunkName(k));
   if (c.expect) {
     const g = chunkPages(path, raw, chunkName(k));
     if (g.length !== c.expect.length || g.some((v, j) => v !== c.expect![j])) {
@@ -894,7 +896,7 @@ function makeLoaded(path: string, fh: FileHandle, formatVersion: number, abi: nu
       count: c.count,
       read: () => {
         if (closed) throw new WasmvisorError(`${path}: snapshot was closed`, 70);
-        return readChunkRecord(path, fh, c, k);
+        return readChunkRecord(path, fh, formatVersion, c, k);
       },
     },
   }));
@@ -902,12 +904,13 @@ function makeLoaded(path: string, fh: FileHandle, formatVersion: number, abi: nu
   const pages: FilePages = {
     gpns,
     chunks: stored,
-    record: (first) => byFirst.get(first),
+    // (Records are copied into files of this wasmvisor's format only: an older file's checksums are another kind.)
+    record: formatVersion === FORMAT_VERSION ? (first) => byFirst.get(first) : undefined,
     async get(i: number): Promise<Uint8Array> {
       if (closed) throw new WasmvisorError(`${path}: snapshot was closed`, 70);
       if (!(i >= 0 && i < gpns.length)) throw new RangeError(`page index ${i} out of range`);
       const k = chunkOf[i];
-      if (k !== cached) { cache = chunks[k].raw ?? await loadChunk(path, fh, chunks[k], k); cached = k; }
+      if (k !== cached) { cache = chunks[k].raw ?? await loadChunk(path, fh, formatVersion, chunks[k], k); cached = k; }
       const c = chunks[k];
       const at = 4 + c.count * 4 + (i - c.firstPage) * PAGE_SIZE;
       return new Uint8Array(cache!.buffer, cache!.byteOffset + at, PAGE_SIZE);
@@ -1004,7 +1007,7 @@ function mergedView(layers: LoadedSnapshot[]): ChainView {
     for (const c of lp.chunks) {
       let current = true;
       for (let i = c.firstPage; i < c.firstPage + c.count && current; i++) current = owner.get(lg[i]) === l;
-      if (current) records.set(n, lp.record!(c.firstPage)!);
+      if (current && lp.record) records.set(n, lp.record(c.firstPage)!);
       for (let i = c.firstPage; i < c.firstPage + c.count; i++) {
         if (owner.get(lg[i]) !== l) continue;
         gpns[n] = lg[i];
