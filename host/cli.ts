@@ -87,7 +87,7 @@ function parseNumber(s: string, flag: string): number {
  * Feeds stdin to the guest's console. A terminal is switched to raw mode (keys go to the guest as typed) and
  * Ctrl-A X quits, as in QEMU; a pipe or file is passed through until its end. Returns a function that detaches.
  */
-function attachConsole(input: InputQueue, vm: Vm, mon: MonitorState): () => void {
+function attachConsole(input: InputQueue, vm: Vm, mon: MonitorState, changed: () => void): () => void {
   const stdin = process.stdin;
   const tty = stdin.isTTY === true;
   let ctrlA = false;
@@ -111,6 +111,7 @@ function attachConsole(input: InputQueue, vm: Vm, mon: MonitorState): () => void
       if (!monitor) { out.push(b); continue; }
       if (b === 0x0d || b === 0x0a) {
         say("\n" + monitorCommand(vm, line, mon) + "\n(wasmvisor) ");
+        changed(); // (stop, cont and quit change what the run loop's control() returns)
         line = "";
       } else if (b === 0x7f || b === 0x08) { if (line.length) { line = line.slice(0, -1); say("\b \b"); } }
       else { line += String.fromCharCode(b); say(String.fromCharCode(b)); }
@@ -290,7 +291,7 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
   }
   const input = vm.consoleInput;
   const mon: MonitorState = { paused: false, quit: false };
-  const detach = attachConsole(input, vm, mon);
+  const detach = attachConsole(input, vm, mon, () => ctl.nudge());
   const control = o.control !== undefined ? await serveControl(o.control, ctl, (h, p, psk, prog) => migrateOut(ctl, h, p, psk, prog)) : undefined;
   const timers: NodeJS.Timeout[] = [];
   let slotExpired = false;
@@ -321,7 +322,7 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
   ctl.running = true;
   try {
     result = await runToExit(vm, {
-      timeoutMs, maxInsns, trace: traceOut, input, onPaused: monCtl.onPaused, hostBusy: monCtl.hostBusy,
+      timeoutMs, maxInsns, trace: traceOut, input, onPaused: monCtl.onPaused, hostBusy: monCtl.hostBusy, waitControl: monCtl.waitControl,
       control: () => (mon.quit ? "quit" : mon.paused ? "pause" : monCtl.control!()),
       onConsole: consoleOut,
     });

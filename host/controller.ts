@@ -15,6 +15,8 @@ export class VmController {
   private holds = 0;
   private ending: "quit" | "detach" | null = null;
   private pausedWaiters: (() => void)[] = [];
+  /** A run loop waiting in its pause branch for control() to change (see nudge). */
+  private controlWaiters: (() => void)[] = [];
   /** True while the run loop sits at a boundary in its pause branch (set by onPaused, cleared when it runs on). */
   private atBoundary = false;
   /** True while runToExit drives this VM. */
@@ -25,7 +27,7 @@ export class VmController {
   constructor(readonly vm: Vm) {}
 
   /** For runToExit's options. */
-  runOptions(): Pick<RunOptions, "control" | "onPaused" | "hostBusy"> {
+  runOptions(): Pick<RunOptions, "control" | "onPaused" | "hostBusy" | "waitControl"> {
     return {
       control: () => {
         const c = this.ending ?? (this.userPaused || this.holds > 0 ? "pause" : "run");
@@ -34,15 +36,25 @@ export class VmController {
       },
       onPaused: () => { this.atBoundary = true; for (const w of this.pausedWaiters.splice(0)) w(); },
       hostBusy: () => this.busy > 0,
+      waitControl: (ms) => new Promise<void>((resolve) => {
+        const done = () => { clearTimeout(timer); this.controlWaiters = this.controlWaiters.filter((w) => w !== done); resolve(); };
+        const timer = setTimeout(done, ms);
+        this.controlWaiters.push(done);
+      }),
     };
   }
 
   get paused(): boolean { return this.userPaused; }
-  pause(): void { this.userPaused = true; }
-  resume(): void { this.userPaused = false; }
-  quit(): void { this.ending = "quit"; }
+  pause(): void { this.userPaused = true; this.nudge(); }
+  resume(): void { this.userPaused = false; this.nudge(); }
+  quit(): void { this.ending = "quit"; this.nudge(); }
   /** Ends the run without the guest ending (it continues elsewhere). */
-  detach(): void { this.ending = "detach"; }
+  detach(): void { this.ending = "detach"; this.nudge(); }
+
+  /** Wakes a run loop waiting in its pause branch to look at control() again (whoever changes what it returns). */
+  nudge(): void {
+    for (const w of this.controlWaiters.slice()) w();
+  }
 
   /**
    * Runs fn with the guest stopped at an instruction boundary and every device request complete (suspend);
@@ -67,6 +79,7 @@ export class VmController {
       // (A migration that succeeded closed the devices; one that failed attached new, unfrozen ones.)
       if (devices && this.vm.devices === devices) devices.thaw();
       this.holds--;
+      this.nudge();
     }
   }
 

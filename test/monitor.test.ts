@@ -4,6 +4,7 @@ import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { Vm } from "../host/vm.js";
 import { runToExit } from "../host/runner.js";
+import { VmController } from "../host/controller.js";
 import { monitorCommand, type MonitorState } from "../host/monitor.js";
 import { guestPath } from "./helpers";
 
@@ -43,6 +44,23 @@ describe("monitor", () => {
     const r = await runToExit(vm, { control: () => (++calls < 5 ? "pause" : "quit") });
     expect(vm.instret).toBe(0n);
     expect(r.exit).toEqual({ kind: "poweroff", code: 0 });
+  });
+
+  it("a paused guest waits for its controller to release it (no polling), then runs on at once", async () => {
+    const vm = helloVm();
+    const ctl = new VmController(vm);
+    const opts = ctl.runOptions();
+    let looks = 0;
+    ctl.pause();
+    const run = runToExit(vm, { ...opts, control: () => { looks++; return opts.control!(); } });
+    await new Promise((r) => setTimeout(r, 250));
+    expect(vm.instret).toBe(0n);
+    // Polled every 5 ms this was ~50 looks; waiting, one (plus one per 1 s safety recheck).
+    expect(looks).toBeLessThanOrEqual(2);
+    ctl.resume();
+    const r = await run;
+    expect(r.exit).toEqual({ kind: "poweroff", code: 0 });
+    expect(r.wallMs).toBeLessThan(1000 + 250); // released by resume(), not by the recheck after a second
   });
 
   it("while host work waits (hostBusy), the run loop runs short slices and yields after each", async () => {
