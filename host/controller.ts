@@ -15,6 +15,8 @@ export class VmController {
   private holds = 0;
   private ending: "quit" | "detach" | null = null;
   private pausedWaiters: (() => void)[] = [];
+  /** When the last hold ended (the guest free to run again): callers measure their pause up to here. */
+  private releasedAt = 0;
   /** A run loop waiting in its pause branch for control() to change (see nudge). */
   private controlWaiters: (() => void)[] = [];
   /** True while the run loop sits at a boundary in its pause branch (set by onPaused, cleared when it runs on). */
@@ -79,6 +81,8 @@ export class VmController {
       // (A migration that succeeded closed the devices; one that failed attached new, unfrozen ones.)
       if (devices && this.vm.devices === devices) devices.thaw();
       this.holds--;
+      this.releasedAt = performance.now();
+      // (A waiting run loop continues first — before the caller's code after its await — and may run a slice.)
       this.nudge();
     }
   }
@@ -167,7 +171,7 @@ export class VmController {
       // (A failed write leaves hold through its finally: the guest runs on either way.)
       return { cap, written: cap.staged ? undefined : await cap.write(path) };
     });
-    const pausedMs = performance.now() - t0; // held: from the pause request to the guest running again
+    const pausedMs = this.releasedAt - t0; // held: from the pause request to the guest free to run again
     const r = held.written ?? await held.cap.write(path);
     this.last = { path, digest: r.digest };
     return { ...r, pausedMs };
