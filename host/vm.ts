@@ -183,6 +183,11 @@ export class Vm {
     return out;
   }
 
+  /** Where guest page gpn (gpa >> 12) lies in guest memory (a byte offset into memory.buffer); 0 if never touched. */
+  frameOffset(gpn: number): number {
+    return this.core.fn.gpa_ptr(gpn * 4096, 0) >>> 0;
+  }
+
   /** The frame holding guest page gpn (gpa >> 12), as a view into guest memory; null if never touched. */
   pageView(gpn: number): Uint8Array | null {
     const p = this.core.fn.gpa_ptr(gpn * 4096, 0) >>> 0;
@@ -323,14 +328,22 @@ export class Vm {
 
   /** Guest-physical RAM pages written since the last call (exact; see assembly/dirty.ts), then clears the log. */
   takeDirtyPages(): bigint[] {
+    return Array.from(this.takeDirtyGpns(), (g) => BigInt(g) << 12n);
+  }
+
+  /**
+   * The same as page numbers (gpa >> 12), ascending: what snapshots and migration use (no BigInt per page; a
+   * 1,000-page snapshot's capture made 90 KB of garbage with them).
+   */
+  takeDirtyGpns(): number[] {
     const n = this.core.fn.dirty_bytes();
     this.core.fn.dirty_take(); // atomic against DMA on I/O threads
-    const base = this.core.k.LAYOUT_DIRTY_COPY;
-    const pages: bigint[] = [];
+    const base = this.core.k.LAYOUT_DIRTY_COPY, first = Number(this.ramBase >> 12n);
+    const pages: number[] = [];
     for (let i = 0; i < n; i++) {
       const b = this.u8[base + i];
       if (b === 0) continue;
-      for (let j = 0; j < 8; j++) if (b & (1 << j)) pages.push(this.ramBase + BigInt((i * 8 + j) * 4096));
+      for (let j = 0; j < 8; j++) if (b & (1 << j)) pages.push(first + i * 8 + j);
     }
     return pages;
   }

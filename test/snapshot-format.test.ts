@@ -138,7 +138,7 @@ describe("snapshot format", () => {
       (await writeSnapshot(join(dir, "variant.wvsnap"), base(m, { pages }), { chunkPages })).digest;
     // Staged in the file's chunk layout (compressed where it lies): the same bytes as gathered pages.
     const staged = Buffer.from(new SharedArrayBuffer(stagedBytes(gpns.length, 256)));
-    const st = stagePages(staged, gpns, 256, (i, dst) => dst.set(m.get(gpns[i])!));
+    const st = stagePages(staged, gpns, 256, (i, dst, at) => dst.set(m.get(gpns[i])!, at));
     expect(await digestOf(st)).toBe(want.digest);
     // A writer with other chunks reads the staged pages one by one.
     const other = await writeSnapshot(join(dir, "variant.wvsnap"), base(m, { pages: st }), { chunkPages: 100 });
@@ -175,6 +175,9 @@ describe("snapshot format", () => {
     const p = join(dir, "bad-input.wvsnap");
     expect(await rejects(writeSnapshot(p, base(memory([1, 2]), { pages: { gpns: [1, 1], get: () => pageData(1) } }))))
       .toBe("snapshot: page 0x1 appears twice");
+    // (Ascending lists are checked without a set; a duplicate after the order breaks is still found.)
+    expect(await rejects(writeSnapshot(p, base(memory([1, 2]), { pages: { gpns: [2, 5, 1, 2], get: () => pageData(1) } }))))
+      .toBe("snapshot: page 0x2 appears twice");
     expect(await rejects(writeSnapshot(p, base(memory([1]), { pages: { gpns: [1], get: () => new Uint8Array(100) } }))))
       .toBe("snapshot: page 0x1 has 100 bytes, not 4096");
     expect(await rejects(writeSnapshot(p, { ...base(memory([1])), sections: [sections[0], sections[0]] })))

@@ -339,12 +339,17 @@ function checkSnapshot(snap: Snapshot, chunkPages: number, level: number): void 
     if (s.name === PAGE_INDEX_SECTION) bad(`section name ${JSON.stringify(s.name)} is reserved for the page index`);
     names.add(s.name);
   }
-  const seen = new Set<number>();
-  for (let i = 0; i < snap.pages.gpns.length; i++) {
-    const g = snap.pages.gpns[i];
+  // Unique: a list in ascending order (what dirty logs and full snapshots give) needs no set to tell.
+  const gpns = snap.pages.gpns;
+  let seen: Set<number> | null = null;
+  for (let i = 0; i < gpns.length; i++) {
+    const g = gpns[i];
     if (!Number.isInteger(g) || g < 0 || g > 0xffff_ffff) bad(`page number ${g} is not a u32`);
-    if (seen.has(g)) bad(`page 0x${g.toString(16)} appears twice`);
-    seen.add(g);
+    if (!seen && i > 0 && g <= gpns[i - 1]) seen = new Set(Array.prototype.slice.call(gpns, 0, i) as number[]);
+    if (seen) {
+      if (seen.has(g)) bad(`page 0x${g.toString(16)} appears twice`);
+      seen.add(g);
+    }
   }
   if (snap.pages.gpns.length > 0xffff_ffff) bad("too many pages");
 }
@@ -362,22 +367,24 @@ export function stagedBytes(n: number, chunkPages: number): number {
 /**
  * A copy of pages laid out as the memory chunks of a file written with `chunkPages` (page count, page numbers,
  * pages): each chunk's header ends where its first page starts, on a 4 KiB boundary of `buf`, so the copy stays
- * page-aligned and a writer compresses each chunk where it lies. `copy(i, dst)` fills page gpns[i]. The source is
- * stable: `buf` must not change until the write resolves.
+ * page-aligned and a writer compresses each chunk where it lies. `copy(i, buf, at)` puts page gpns[i] into `buf` at
+ * byte `at` (an offset rather than a view of its own: no garbage per page). The source is stable: `buf` must not
+ * change until the write resolves.
  */
-export function stagePages(buf: Uint8Array, gpns: ArrayLike<number>, chunkPages: number, copy: (i: number, dst: Uint8Array) => void): PageSource {
+export function stagePages(buf: Uint8Array, gpns: ArrayLike<number>, chunkPages: number, copy: (i: number, buf: Uint8Array, at: number) => void): PageSource {
   const n = gpns.length;
   if (buf.length < stagedBytes(n, chunkPages)) throw new WasmvisorError(`snapshot: ${buf.length} bytes cannot stage ${n} pages`);
   const head = stagedHeadBytes(chunkPages), stride = head + chunkPages * PAGE_SIZE;
   const at = (i: number) => Math.floor(i / chunkPages) * stride + head + (i % chunkPages) * PAGE_SIZE;
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  for (let first = 0; first < n; first += chunkPages) {
+  for (let first = 0, base = head; first < n; first += chunkPages, base += stride) {
     const count = Math.min(chunkPages, n - first);
-    let h = at(first) - 4 - 4 * count;
+    let h = base - 4 - 4 * count;
     dv.setUint32(h, count, true);
     for (let j = 0; j < count; j++) dv.setUint32(h += 4, gpns[first + j], true);
+    // (Integer offsets throughout: at(i)'s division made a heap number per page in code that is rarely optimized.)
+    for (let j = 0; j < count; j++) copy(first + j, buf, base + j * PAGE_SIZE);
   }
-  for (let i = 0; i < n; i++) copy(i, buf.subarray(at(i), at(i) + PAGE_SIZE));
   return {
     gpns,
     get: (i) => buf.subarray(at(i), at(i) + PAGE_SIZE),

@@ -72,9 +72,15 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
   let copy: Buffer | undefined;
   if (staged) {
     // Copied into the file's chunk layout (snapshot/format.ts stagePages): the writer compresses it in place.
-    const view = pages;
+    // Page by page from its frame (Buffer.copy between offsets: no view, no garbage per page); a page without a
+    // frame reads as zero, as pageSource's.
+    const mem = Buffer.from(vm.memory.buffer);
     copy = stagingBuffers.take(stagedBytes(gpns.length, chunkPages));
-    pages = stagePages(copy, gpns, chunkPages, (i, dst) => dst.set(view.get(i) as Uint8Array));
+    pages = stagePages(copy, gpns, chunkPages, (i, dst, at) => {
+      const p = vm.frameOffset(gpns[i]);
+      if (p === 0) dst.fill(0, at, at + 4096);
+      else mem.copy(dst, at, p, p + 4096);
+    });
   }
   return {
     staged, pages: gpns.length,

@@ -106,7 +106,7 @@ export function fullPages(vm: Vm): number[] {
 
 /** Pages dirtied since the log was last taken (and takes it). */
 export function dirtyPages(vm: Vm): number[] {
-  return vm.takeDirtyPages().map((g) => Number(g >> 12n));
+  return vm.takeDirtyGpns();
 }
 
 /** Creates the machine a configuration describes (devices are attached by the caller, before applyCore). */
