@@ -2,7 +2,7 @@
 import { describe, it, expect } from "vitest";
 import { randomBytes } from "node:crypto";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { deflateInto, deflatesInPlace } from "../host/snapshot/deflater.js";
+import { deflateInto, deflatesInPlace, inflateHead } from "../host/snapshot/deflater.js";
 import { encodeSync, CODEC_DEFLATE, CODEC_STORED } from "../host/snapshot/record.js";
 
 /** Compressible, not trivially: 32-bit pseudo-random values in 64-bit words (as the snapshot benchmark's pages). */
@@ -63,5 +63,17 @@ describe("deflateInto", () => {
     expect(Buffer.from(c.stored).equals(deflateRawSync(src, { level: 1 }))).toBe(true);
     expect(c.stored.buffer).not.toBe(d.stored.buffer);
     expect(encodeSync(src, 0).codec).toBe(CODEC_STORED);
+  });
+
+  it("inflateHead gives the first bytes only, the whole of short data, and refuses what is not DEFLATE", () => {
+    const raw = words(1 << 20, 11), z = deflateRawSync(raw, { level: 1 });
+    const head = new Uint8Array(1028);
+    expect(inflateHead(z, head)).toBe(1028);
+    expect(Buffer.from(head).equals(Buffer.from(raw.subarray(0, 1028)))).toBe(true);
+    const bad = Buffer.from(z); bad.fill(0xff, 0, 32);
+    expect(() => inflateHead(bad, head)).toThrow(/not valid DEFLATE/);
+    expect(inflateHead(z, head)).toBe(1028); // (a new engine after the error)
+    expect(inflateHead(deflateRawSync(Buffer.from("hello")), head)).toBe(5);
+    expect(Buffer.from(head.subarray(0, 5)).toString()).toBe("hello");
   });
 });

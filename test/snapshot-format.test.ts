@@ -314,6 +314,24 @@ describe("snapshot format", () => {
       expect(await readFails(p)).toMatch(/: snapshot failed its file checksum \(trailer\)$/);
     }
 
+    // A chunk whose own page list disagrees with the file's page index (every checksum valid): validation with
+    // deferred pages accepts the file (it unpacks no chunk), but a merge, which would copy the chunk's record as
+    // it is, reads its page list first and refuses; nothing is written.
+    const index = Buffer.alloc(8); index.writeUInt32LE(5, 0); index.writeUInt32LE(6, 4);
+    writeFileSync(p, craft([rec(1, 0, "pages", index, 8), rec(2, 1, "", deflateRawSync(chunk([5, 7])), 4 + 2 * 4100)], [1, 1, 2]));
+    const lying = await readSnapshot(p, { deferPages: true });
+    await lying.close();
+    const out = join(dir, "lying-merged.wvsnap");
+    expect(await rejects(mergeChain(p, out, { deferPages: true }))).toBe(`${p}: memory chunk 0 disagrees with the page index`); // (as mergeToFull reads)
+    expect(existsSync(out)).toBe(false);
+    // The same chunk with the index it should have merges.
+    index.writeUInt32LE(7, 4);
+    writeFileSync(p, craft([rec(1, 0, "pages", index, 8), rec(2, 1, "", deflateRawSync(chunk([5, 7])), 4 + 2 * 4100)], [1, 1, 2]));
+    await mergeChain(p, out, { deferPages: true });
+    const merged = await readSnapshot(out);
+    expect(diffMemory(await allPages(merged), memory([5, 7]))).toEqual([]);
+    await merged.close();
+
     const bomb = deflateRawSync(Buffer.alloc(64 << 20)); // 64 MiB of zeros in ~64 KiB, claiming 1 MiB
     expect(await try1([rec(2, 1, "", bomb, 4 + 256 * 4100)], [0, 1, 256])).toMatch(/: memory chunk 0 does not decompress$/);
     expect(await try1([rec(2, 1, "", Buffer.from("not deflate at all"), 4 + 4100)], [0, 1, 1])).toMatch(/: memory chunk 0 does not decompress$/);

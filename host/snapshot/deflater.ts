@@ -1,6 +1,7 @@
 // Raw DEFLATE into a caller's buffer through zlib engines kept for the thread's life: the compression of snapshot
-// chunks (compress-worker.ts) without the fresh memory that Node's one-shot zlib calls take for every call.
-import { constants, createDeflateRaw, deflateRawSync, type DeflateRaw } from "node:zlib";
+// chunks (compress-worker.ts) without the fresh memory that Node's one-shot zlib calls take for every call; and the
+// first bytes of a compressed chunk without inflating the rest (a merge checks a copied chunk's page list).
+import { constants, createDeflateRaw, createInflateRaw, deflateRawSync, inflateRawSync, type DeflateRaw, type InflateRaw } from "node:zlib";
 
 /** The part of a Node zlib engine's handle used here (lib/zlib.js: processChunkSync drives it the same way). */
 interface ZlibHandle {
@@ -9,7 +10,7 @@ interface ZlibHandle {
 }
 
 interface Engine {
-  stream: DeflateRaw;
+  stream: DeflateRaw | InflateRaw;
   handle: ZlibHandle;
   /** [output bytes left, input bytes left] after each writeSync (the engine's _writeState). */
   state: Uint32Array;
@@ -18,18 +19,23 @@ interface Engine {
 /** Per level; null where this Node's engines do not have the expected handle (then deflateRawSync is used). */
 const engines = new Map<number, Engine | null>();
 
-function engine(level: number): Engine | null {
-  let e = engines.get(level);
-  if (e !== undefined) return e;
-  const stream = createDeflateRaw({ level });
-  // An error is seen synchronously below (the stream is destroyed); its asynchronous 'error' event must not go
-  // unhandled.
+/** The handle of a zlib stream, if it has the shape Node's own synchronous calls use; else null (and it is destroyed). */
+function handleOf(stream: DeflateRaw | InflateRaw): Engine | null {
+  // An error is seen synchronously by the caller (the stream is destroyed); its asynchronous 'error' event must
+  // not go unhandled.
   stream.on("error", () => {});
   const inner = stream as unknown as { _handle?: Partial<ZlibHandle>; _writeState?: unknown };
   const h = inner._handle, state = inner._writeState;
-  e = h && typeof h.writeSync === "function" && typeof h.reset === "function" && state instanceof Uint32Array && state.length >= 2
+  const e = h && typeof h.writeSync === "function" && typeof h.reset === "function" && state instanceof Uint32Array && state.length >= 2
     ? { stream, handle: h as ZlibHandle, state } : null;
   if (!e) stream.destroy();
+  return e;
+}
+
+function engine(level: number): Engine | null {
+  let e = engines.get(level);
+  if (e !== undefined) return e;
+  e = handleOf(createDeflateRaw({ level }));
   engines.set(level, e);
   return e;
 }
@@ -71,4 +77,32 @@ export function deflateInto(src: Uint8Array, dst: Uint8Array, level: number): nu
   // returns with avail_out == 0, this function must be called again with Z_FINISH"); a full dst may be incomplete.
   if (inLeft !== 0 || outLeft === 0) return -1;
   return dst.length - outLeft;
+}
+
+/** The inflating engine for inflateHead (undefined: not made yet; null: this Node lacks the handle). */
+let inflater: Engine | null | undefined;
+
+/**
+ * Inflates raw DEFLATE data `src` until `dst` is full or the data ends, and returns the bytes produced; throws if
+ * the data is not valid DEFLATE as far as it was read. Only as much is decompressed as `dst` holds: a merge reads
+ * the page list at the head of a 1 MiB chunk it copies (1 KiB) without inflating the chunk.
+ */
+export function inflateHead(src: Uint8Array, dst: Uint8Array): number {
+  if (inflater === undefined) inflater = handleOf(createInflateRaw());
+  const e = inflater;
+  if (!e) {
+    // (Without the handle: all of it, then the head. Slower, the same answer.)
+    const all = inflateRawSync(src);
+    const n = Math.min(all.length, dst.length);
+    dst.set(all.subarray(0, n));
+    return n;
+  }
+  e.handle.reset();
+  // Z_SYNC_FLUSH: as much as fits; a full dst is not an error (Node reports Z_BUF_ERROR only with room left).
+  e.handle.writeSync(constants.Z_SYNC_FLUSH, src, 0, src.length, dst, 0, dst.length);
+  if (e.stream.destroyed) {
+    inflater = undefined; // (a new engine next time)
+    throw new Error("the data is not valid DEFLATE");
+  }
+  return dst.length - e.state[0];
 }
