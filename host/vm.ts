@@ -190,7 +190,7 @@ export class Vm {
 
   /** The frame holding guest page gpn (gpa >> 12), as a view into guest memory; null if never touched. */
   pageView(gpn: number): Uint8Array | null {
-    const p = this.core.fn.gpa_ptr(gpn * 4096, 0) >>> 0;
+    const p = this.frameOffset(gpn);
     return p === 0 ? null : this.u8.subarray(p, p + 4096);
   }
 

@@ -371,7 +371,7 @@ export function stagedBytes(n: number, chunkPages: number): number {
  * A copy of pages laid out as the memory chunks of a file written with `chunkPages` (page count, page numbers,
  * pages): each chunk's header ends where its first page starts, on a 4 KiB boundary of `buf`, so the copy stays
  * page-aligned and a writer compresses each chunk where it lies. `copy(i, buf, at)` puts page gpns[i] into `buf` at
- * byte `at` (an offset rather than a view of its own: no garbage per page). The source is stable: `buf` must not
+ * byte `at` (an offset rather than a view of each page: less garbage). The source is stable: `buf` must not
  * change until the write resolves.
  */
 export function stagePages(buf: Uint8Array, gpns: ArrayLike<number>, chunkPages: number, copy: (i: number, buf: Uint8Array, at: number) => void): PageSource {

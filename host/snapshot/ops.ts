@@ -72,7 +72,7 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
   let copy: Buffer | undefined;
   if (staged) {
     // Copied into the file's chunk layout (snapshot/format.ts stagePages): the writer compresses it in place.
-    // Page by page from its frame (Buffer.copy between offsets: no view, no garbage per page); a page without a
+    // Page by page from its frame (Buffer.copy between offsets, no view of each page made here); a page without a
     // frame reads as zero, as pageSource's.
     const mem = Buffer.from(vm.memory.buffer);
     copy = stagingBuffers.take(stagedBytes(gpns.length, chunkPages));
