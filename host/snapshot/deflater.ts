@@ -91,8 +91,9 @@ export function inflateHead(src: Uint8Array, dst: Uint8Array): number {
   if (inflater === undefined) inflater = handleOf(createInflateRaw());
   const e = inflater;
   if (!e) {
-    // (Without the handle: all of it, then the head. Slower, the same answer.)
-    const all = inflateRawSync(src);
+    // (Without the handle: all of it, then the head — slower, the same answer; bounded, as a chunk is at most
+    // 16 MiB, so that a DEFLATE bomb is refused rather than inflated.)
+    const all = inflateRawSync(src, { maxOutputLength: 32 << 20 });
     const n = Math.min(all.length, dst.length);
     dst.set(all.subarray(0, n));
     return n;
