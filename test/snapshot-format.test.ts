@@ -21,6 +21,22 @@ import { WasmvisorError } from "../host/errors.js";
 
 let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), "wv-snap-")); });
+
+/** The snapshot module compiled to plain JavaScript in `dir`, once, for child processes (vitest compiles in-process only). */
+let compiled: string | undefined;
+function compiledSnapshotModule(): string {
+  if (compiled) return compiled;
+  const mod = join(dir, "compiled");
+  for (const f of ["host/errors.ts", "host/progress.ts", "host/snapshot/atomic.ts", "host/snapshot/pool.ts", "host/snapshot/format.ts",
+    "host/snapshot/record.ts", "host/snapshot/deflater.ts", "host/snapshot/compressor.ts", "host/snapshot/compress-worker.ts"]) {
+    const out = ts.transpileModule(readFileSync(join(ROOT, f), "utf8"),
+      { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    mkdirSync(dirname(join(mod, f)), { recursive: true });
+    writeFileSync(join(mod, f.replace(/\.ts$/, ".js")), out);
+  }
+  writeFileSync(join(mod, "package.json"), '{"type":"module"}');
+  return (compiled = mod);
+}
 afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
 /** Deterministic page contents: a mix of random, repeated and zero bytes, different for each (gpn, version). */
@@ -492,17 +508,30 @@ describe("atomic replacement", () => {
     for (const n of [liveName, otherName]) rmSync(join(dir, n));
   });
 
-  it("a writer killed at random moments while overwriting a snapshot never damages it", async () => {
-    // The child runs the snapshot module compiled on the fly (vitest compiles TypeScript in-process only).
-    const mod = join(dir, "compiled");
-    for (const f of ["host/errors.ts", "host/progress.ts", "host/snapshot/atomic.ts", "host/snapshot/pool.ts", "host/snapshot/format.ts",
-      "host/snapshot/record.ts", "host/snapshot/deflater.ts", "host/snapshot/compressor.ts", "host/snapshot/compress-worker.ts"]) {
-      const out = ts.transpileModule(readFileSync(join(ROOT, f), "utf8"),
-        { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-      mkdirSync(dirname(join(mod, f)), { recursive: true });
-      writeFileSync(join(mod, f.replace(/\.ts$/, ".js")), out);
+  it("a write that runs out of room (EFBIG: the file-size limit, as a full disk) fails in one line and loses nothing", async () => {
+    // Both ways the writer writes: small snapshots synchronously, large ones through the thread pool.
+    const mod = compiledSnapshotModule();
+    const script = join(ROOT, "test", "fixtures", "snapshot-writer.mjs");
+    // 4 and 32 MiB of pages (half random: 2 and 16 MiB of file) with room for 1 MiB; and no room at all (the very
+    // first write, the header's, fails).
+    for (const [pages, kib] of [[1024, 1024], [8192, 1024], [1024, 0]]) {
+      const target = join(dir, `full-disk-${pages}-${kib}.wvsnap`);
+      const old = await writeSnapshot(target, base(memory([1, 2, 3])));
+      // ulimit -f: at most `kib` KiB per file; SIGXFSZ ignored (inherited by node), so the write fails with EFBIG.
+      const r = spawnSync("bash", ["-c", `ulimit -f ${kib}; trap '' XFSZ; exec "$0" "$@"`, process.execPath, script, mod, target, String(pages), "5"],
+        { encoding: "utf8" });
+      expect(r.status, r.stderr).not.toBe(0);
+      expect(r.stderr).toContain(`${target}: cannot write the snapshot: the file is too large for this system or process (EFBIG)`);
+      expect(r.stderr).not.toMatch(/unhandled|ERR_UNHANDLED_REJECTION/i);
+      const s = await readSnapshot(target);
+      expect(s.digest).toBe(old.digest);
+      await s.close();
+      expect(readdirSync(dir).filter((n) => n.startsWith(`.full-disk-${pages}-${kib}.wvsnap.tmp-`))).toEqual([]);
     }
-    writeFileSync(join(mod, "package.json"), '{"type":"module"}');
+  });
+
+  it("a writer killed at random moments while overwriting a snapshot never damages it", async () => {
+    const mod = compiledSnapshotModule();
     const script = join(ROOT, "test", "fixtures", "snapshot-writer.mjs");
     const target = join(dir, "victim.wvsnap");
     const PAGES = 8192; // 32 MiB
