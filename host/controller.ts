@@ -131,9 +131,9 @@ export class VmController {
     const base = `${path}.precopy`, inc = `${base}.inc`;
     const before = this.last;
     try {
-      const b = await writePrecopyBase(this.vm, base, opts.onProgress);
+      const b = await writePrecopyBase(this.vm, base, opts.onProgress, path);
       this.last = { path: base, digest: b.digest };
-      const r = await this.snapshotNow(inc, { ...opts, incremental: true });
+      const r = await this.snapshotNow(inc, { ...opts, incremental: true, reportAs: path });
       const merged = await mergeToFull(inc, path, this.vm.core.k.ABI_VERSION);
       this.last = { path, digest: merged.digest };
       return { ...merged, pausedMs: r.pausedMs };
@@ -160,13 +160,13 @@ export class VmController {
   /** Snapshot work in progress (see serialized). */
   private busy = 0;
 
-  private async snapshotNow(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void }): Promise<WriteResult & { pausedMs: number }> {
+  private async snapshotNow(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void; reportAs?: string }): Promise<WriteResult & { pausedMs: number }> {
     if (opts.incremental && !this.last) throw new WasmvisorError("an incremental snapshot needs a previous snapshot of this VM (take a full one first)");
     if (!opts.incremental && this.running && !this.userPaused && !this.vm.exited) return this.precopyFull(path, opts);
     if (opts.incremental) prepareStaging(this.vm); // (before the pause: fresh memory faults page by page)
     const t0 = performance.now();
     const held = await this.hold(async () => {
-      const cap = captureSnapshot(this.vm, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress });
+      const cap = captureSnapshot(this.vm, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress, reportAs: opts.reportAs });
       // A staged capture is written once the guest runs again (not even its first steps while held); a large one now.
       // (A failed write leaves hold through its finally: the guest runs on either way.)
       return { cap, written: cap.staged ? undefined : await cap.write(path) };

@@ -194,6 +194,9 @@ describe("full snapshots of a running guest (pre-copy)", () => {
       mkdirSync(join(d, "adir"));
       await expect(ctl.snapshot(join(d, "adir"))).rejects.toThrow();
       expect(readdirSync(d).sort()).toEqual(["a.wvs", "adir"]);
+      // Fails at its first pass: the message names the file asked for, not the pass's internal one.
+      const missing = join(d, "no-such-dir", "b.wvs");
+      await expect(ctl.snapshot(missing)).rejects.toThrow(`${missing}: cannot write the snapshot: a directory in its path does not exist (ENOENT)`);
       vm.run(1_000_000);
       await ctl.snapshot(join(d, "c.wvs"), { incremental: true }); // against a.wvs: must hold all since then
       const back = await restoreSnapshot(join(d, "c.wvs"), Vm.abiVersion(), { lazy: false });

@@ -151,6 +151,11 @@ export interface WriteOptions {
   level?: number;
   /** Pages per memory chunk (1..4096, default 256). */
   chunkPages?: number;
+  /**
+   * The file a failure names (default: the path written): a file written on the way to another — a full snapshot's
+   * pre-copy pass and its increment — is reported as the file the user asked for, not by its internal name.
+   */
+  reportAs?: string;
 }
 
 export interface WriteResult {
@@ -626,7 +631,7 @@ export async function writeSnapshot(path: string, snap: Snapshot, opts: WriteOpt
       return { digest: digest.toString("hex"), bytes: out.pos, pages: n };
     });
   } catch (e) {
-    throw writeFailure(path, e);
+    throw writeFailure(opts.reportAs ?? path, e);
   } finally {
     // On an error, let the compressions still running finish before their buffers are dropped.
     await packer.settle();

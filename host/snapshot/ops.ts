@@ -22,6 +22,8 @@ export interface SaveOptions {
   /** Only the pages written since `parent` was taken (the VM's dirty log), naming it as the parent. */
   parent?: ParentRef;
   onProgress?: (p: Progress) => void;
+  /** The file a write failure names (WriteOptions.reportAs). */
+  reportAs?: string;
 }
 
 /**
@@ -87,7 +89,7 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
     // (The writer adds the page index, so a restore can validate the file, or its chain, without unpacking memory.)
     write: (path) => writeSnapshot(path, {
       abi: vm.core.k.ABI_VERSION, config, parent: opts.parent && relativeParent(path, opts.parent), sections: [core, devices], pages,
-    }, { onProgress: opts.onProgress, chunkPages })
+    }, { onProgress: opts.onProgress, chunkPages, reportAs: opts.reportAs })
       .catch((e) => { vm.remarkDirty(dirty); vm.remarkDirty(gpns); throw e; })
       .finally(() => { if (copy) stagingBuffers.give(copy); copy = undefined; }),
   };
@@ -100,13 +102,13 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
  * only ever the parent of an incremental snapshot, taken with the guest held, of the pages dirtied since this
  * began (the dirty log restarts here), and the merge of the two is the snapshot. Call it between run slices.
  */
-export function writePrecopyBase(vm: Vm, path: string, onProgress?: (p: Progress) => void): Promise<WriteResult> {
+export function writePrecopyBase(vm: Vm, path: string, onProgress?: (p: Progress) => void, reportAs?: string): Promise<WriteResult> {
   const config = machineConfig(vm);
   vm.takeDirtyPages(); // what the guest writes from here on is in the increment
   // (pageSource is read in place though the guest writes it: a page it changes is in the increment, which the
   // merge prefers)
   return writeSnapshot(path, { abi: vm.core.k.ABI_VERSION, config, sections: [], pages: pageSource(vm, fullPages(vm)) },
-    { onProgress, chunkPages: SNAPSHOT_CHUNK_PAGES });
+    { onProgress, chunkPages: SNAPSHOT_CHUNK_PAGES, reportAs });
 }
 
 /**
