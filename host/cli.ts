@@ -21,6 +21,7 @@ import { serveControl, controlRequest } from "./control.js";
 import { progressReporter } from "./progress.js";
 import { vmDigest } from "./snapshot/vmstate.js";
 import { migrateOut, migrateIn } from "./migrate/migrate.js";
+import { readPsk } from "./migrate/channel.js";
 import { restoreSnapshot, mergeToFull } from "./snapshot/ops.js";
 import { resolve } from "node:path";
 import * as net from "node:net";
@@ -455,20 +456,37 @@ HOST:PORT. Both ends prove they hold the pre-shared key in FILE. The source stop
 
 async function cmdIncoming(argv: string[]): Promise<number> {
   const usage = `usage: wasmvisor incoming --listen [HOST:]PORT --psk FILE [run options]
-Waits for one live migration ('wasmvisor migrate'), then runs the VM as 'run' does (same options as restore).`;
+Waits for a live migration ('wasmvisor migrate'), then runs the VM as 'run' does (same options as restore).
+A connection that does not prove the key, and a migration that fails, are reported and the waiting goes on.`;
   const r = parseSub(argv, usage, { ...RUN_FLAG_OPTIONS, listen: { type: "string" }, psk: { type: "string" }, io: { type: "string" }, bridge: { type: "string", multiple: true } });
   if (!r) return ExitCode.OK;
   const o = r.values as RunFlags & { listen?: string; psk?: string; io?: string; bridge?: string[]; timeout?: string; "max-insns"?: string };
   if (!o.listen || !o.psk) throw new WasmvisorError("incoming: needs --listen [HOST:]PORT and --psk FILE");
   const m = /^(?:(.+):)?(\d+)$/.exec(o.listen);
   if (!m) throw new WasmvisorError(`--listen: '${o.listen}' is not [HOST:]PORT`);
+  const psk = resolvePath(o.psk);
+  readPsk(psk); // (a missing or short key is a usage error, before any waiting)
   const bridges = await openBridges(o.bridge);
   const server = net.createServer();
   await new Promise<void>((res, rej) => { server.once("error", (e) => rej(new WasmvisorError(`--listen ${o.listen}: ${e.message}`))); server.listen(Number(m[2]), m[1] ?? "127.0.0.1", () => res()); });
-  process.stderr.write(`wasmvisor: waiting for a migration on ${m[1] ?? "127.0.0.1"}:${(server.address() as net.AddressInfo).port}\n`);
+  const where = `${m[1] ?? "127.0.0.1"}:${(server.address() as net.AddressInfo).port}`;
+  process.stderr.write(`wasmvisor: waiting for a migration on ${where}\n`);
+  // Until a migration succeeds: a connection that does not authenticate, or a migration that fails (the source
+  // keeps its VM), leaves this process waiting for the next, with a line saying why.
   let got;
   try {
-    got = await migrateIn(server, resolvePath(o.psk), { io: o.io as "thread" | "sync" | undefined, onConsole: consoleOut });
+    for (;;) {
+      try {
+        got = await migrateIn(server, psk, {
+          io: o.io as "thread" | "sync" | undefined, onConsole: consoleOut,
+          onRefused: (who, why) => process.stderr.write(`wasmvisor: refused a connection from ${who}: ${why}\n`),
+        });
+        break;
+      } catch (e) {
+        if (!(e instanceof WasmvisorError)) throw e;
+        process.stderr.write(`wasmvisor: migration failed: ${e.message}; waiting for another on ${where}\n`);
+      }
+    }
   } finally {
     server.close();
   }

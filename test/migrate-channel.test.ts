@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Channel, readPsk, type ChannelOptions } from "../host/migrate/channel.js";
 import { WasmvisorError } from "../host/errors.js";
 import { migrateIn } from "../host/migrate/migrate.js";
+import { acceptSource } from "../host/migrate/accept.js";
 
 const PSK = "correct horse battery staple, 2024";
 /** Bytes each side sends before the first message: hello (8 + 32) and proof (32). */
@@ -227,6 +228,29 @@ describe("migration channel", () => {
     expect(answer.type).toBe(6); // ABORT
     expect(JSON.parse(answer.payload.toString()).error).toBe("migration source speaks protocol 1, this wasmvisor 2");
     expect(await message(target)).toBe("migration source speaks protocol 1, this wasmvisor 2");
+  });
+
+  it("a target takes the first connection that authenticates: others are refused and reported, a silent one does not hold it up, later ones are closed", async () => {
+    const { server, port } = await listen();
+    const refused: string[] = [];
+    const accepted = acceptSource(server, Buffer.from(PSK), (who, why) => refused.push(`${who.replace(/:\d+$/, "")} ${why}`));
+    const silent = connect(port, "127.0.0.1");
+    silent.on("error", () => {}).resume(); // (reads, so that it sees the target close it)
+    const silentClosed = new Promise((r) => silent.once("close", () => r(true)));
+    cleanup.push(() => silent.destroy());
+    expect(await message(Channel.connect("127.0.0.1", port, "another key, long enough to use"))).toBe("migration peer failed authentication");
+    const src = await Channel.connect("127.0.0.1", port, PSK);
+    cleanup.push(() => { void src.close(); });
+    const { ch, release } = await accepted;
+    cleanup.push(() => { void ch.close(); });
+    expect(refused).toEqual(["127.0.0.1 migration peer failed authentication"]);
+    expect(await silentClosed).toBe(true); // dropped once the source was found
+    // The channel works; a connection made while it is in use is closed at once, without a report.
+    await src.send(9, Buffer.from("hi"));
+    expect((await ch.recv()).payload.toString()).toBe("hi");
+    expect(await message(Channel.connect("127.0.0.1", port, PSK))).toMatch(/closed by peer during authentication/);
+    expect(refused).toHaveLength(1);
+    release();
   });
 
   it("readPsk reads a key file, dropping a trailing newline, and refuses a short one", () => {

@@ -91,25 +91,31 @@ describe("live migration", () => {
         server.close();
         alive();
       }
-      // 3. The target holds another key: both ends refuse.
+      // 3. The target holds another key: both ends refuse, and the target goes on waiting. So it does for a
+      // connection that is not a wasmvisor endpoint, and beside one that connects and says nothing.
       const p1 = port();
-      const t1 = bg(["incoming", "--listen", String(p1), "--psk", other, "--timeout", "30"]);
+      const t1 = bg(["incoming", "--listen", String(p1), "--psk", other, "--timeout", "150"]);
       await t1.until(() => t1.err.includes("waiting"));
       const m1 = runCli(["migrate", "--psk", psk, sock, `127.0.0.1:${p1}`]);
       expect(m1.status).not.toBe(0);
       expect(m1.stderr).toMatch(/authentication/);
-      expect((await t1.closed).code).not.toBe(0);
+      await t1.until(() => /refused a connection from 127\.0\.0\.1:\d+: migration peer failed authentication/.test(t1.err));
+      const stray = net.connect(p1, "127.0.0.1", () => stray.end(`GET / HTTP/1.0\r\n${"x".repeat(64)}\r\n\r\n`));
+      stray.on("error", () => {});
+      await t1.until(() => /refused a connection from [^\n]*: migration peer is not a wasmvisor migration endpoint/.test(t1.err));
+      const silent = net.connect(p1, "127.0.0.1");
+      silent.on("error", () => {});
       alive();
       // 4. Nobody listens.
       const m2 = runCli(["migrate", "--psk", psk, sock, `127.0.0.1:${port()}`]);
       expect(m2.status).not.toBe(0);
       expect(m2.stderr.trim().split("\n")).toHaveLength(1);
       alive();
-      // Through all of it the guest kept running here; now it migrates for real and finds its memory intact.
-      const p5 = port();
-      const t5 = bg(["incoming", "--listen", String(p5), "--psk", psk, "--timeout", "150"]);
-      await t5.until(() => t5.err.includes("waiting"));
-      const m5 = runCli(["migrate", "--psk", psk, sock, `127.0.0.1:${p5}`], { timeoutMs: 60_000 });
+      // Through all of it the guest kept running here; now it migrates for real, to the target that refused the
+      // others (the silent connection still open), and finds its memory intact.
+      const t5 = t1;
+      const m5 = runCli(["migrate", "--psk", other, sock, `127.0.0.1:${p1}`], { timeoutMs: 60_000 });
+      silent.destroy();
       expect(m5.status, m5.stderr).toBe(0);
       expect((await src.closed).code).toBe(0);
       const t = await t5.closed;

@@ -14,6 +14,7 @@
 // without it, the final state queued behind the last round's pages and the downtime swung from 15 to 100 ms.
 import * as net from "node:net";
 import { Channel, readPsk } from "./channel.js";
+import { acceptSource } from "./accept.js";
 import { WasmvisorError } from "../errors.js";
 import type { VmController } from "../controller.js";
 import type { Vm } from "../vm.js";
@@ -164,15 +165,18 @@ export interface IncomingOptions {
   onConsole?: (b: Uint8Array) => void;
   sw?: VirtualSwitch;
   onProgress?: (p: Progress) => void;
+  /** A connection that did not authenticate was dropped (who: its address and port); the target waits on. */
+  onRefused?: (who: string, why: string) => void;
 }
 
 /**
  * Target side: accepts one migration on `server`, and returns the VM, ready to run, once the source has handed it
- * over (the caller runs it; RESUMED is sent by `confirm`, just before the first instruction). On any failure the
- * partial VM is discarded and the error thrown.
+ * over (the caller runs it; RESUMED is sent by `confirm`, just before the first instruction). The source is the
+ * first connection that authenticates (accept.ts: others are dropped and reported through `onRefused`). If the
+ * migration fails after that, the partial VM is discarded and the error thrown; the caller may wait again.
  */
 export async function migrateIn(server: net.Server, pskFile: string, opts: IncomingOptions = {}): Promise<{ vm: Vm; confirm: () => Promise<void> }> {
-  const ch = await Channel.accept(server, readPsk(pskFile), { timeoutMs: 120_000 });
+  const { ch, release } = await acceptSource(server, readPsk(pskFile), opts.onRefused);
   let vm: Vm | undefined;
   try {
     ch.phase = "handshake";
@@ -229,5 +233,7 @@ export async function migrateIn(server: net.Server, pskFile: string, opts: Incom
     await ch.close().catch(() => {});
     await vm?.devices?.close();
     throw e;
+  } finally {
+    release();
   }
 }

@@ -1,0 +1,61 @@
+// A migration target's listening socket: the first connection that authenticates is the source; the others are
+// dropped, so that a stray or hostile connection can neither end nor stall a target waiting for its migration.
+import type { Server, Socket } from "node:net";
+import { Channel } from "./channel.js";
+
+/**
+ * How long a connection may take to authenticate (two short messages each way) before it is dropped. Handshakes
+ * run side by side, so a peer that connects and says nothing holds only its own connection, not the source's.
+ */
+export const HANDSHAKE_MS = 10_000;
+/** Connections authenticating at once; more are dropped on arrival (each costs a socket and a timer until then). */
+export const MAX_HANDSHAKES = 16;
+/** A wait for the authenticated source's next message that sees no data for this long fails the migration. */
+const SOURCE_TIMEOUT_MS = 120_000;
+
+export interface Accepted {
+  ch: Channel;
+  /** Stops turning away the connections that arrive while this migration runs (call when it has ended). */
+  release(): void;
+}
+
+/**
+ * Waits on `server` for a connection that authenticates with `key`. Each one that fails (another key, not a
+ * wasmvisor endpoint, silence for HANDSHAKE_MS) is closed and reported through `onRefused` (who, why); waiting
+ * goes on. Connections that arrive once the source is found are closed at once until release().
+ */
+export function acceptSource(server: Server, key: Buffer, onRefused?: (who: string, why: string) => void): Promise<Accepted> {
+  return new Promise((resolve) => {
+    const pending = new Set<Socket>();
+    let won = false;
+    const busy = (socket: Socket) => { socket.destroy(); };
+    const onConnection = (socket: Socket) => {
+      const who = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+      if (won || pending.size >= MAX_HANDSHAKES) {
+        socket.destroy();
+        if (!won) onRefused?.(who, `${MAX_HANDSHAKES} connections are already authenticating`);
+        return;
+      }
+      pending.add(socket);
+      let timedOut = false;
+      const timer = setTimeout(() => { timedOut = true; socket.destroy(); }, HANDSHAKE_MS);
+      Channel.accept(socket, key, { timeoutMs: SOURCE_TIMEOUT_MS }).then((ch) => {
+        clearTimeout(timer);
+        pending.delete(socket);
+        if (won) { void ch.close().catch(() => {}); return; }
+        won = true;
+        server.off("connection", onConnection);
+        server.on("connection", busy);
+        for (const s of pending) s.destroy();
+        pending.clear();
+        resolve({ ch, release: () => { server.off("connection", busy); } });
+      }, (e: Error) => {
+        clearTimeout(timer);
+        pending.delete(socket);
+        socket.destroy();
+        if (!won) onRefused?.(who, timedOut ? `it did not authenticate within ${HANDSHAKE_MS / 1000} s` : e.message);
+      });
+    };
+    server.on("connection", onConnection);
+  });
+}
