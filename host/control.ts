@@ -56,6 +56,16 @@ export async function serveControl(path: string, ctl: VmController, migrate?: Mi
   return { close: () => { server.close(); try { fs.unlinkSync(path); } catch { /* gone */ } } };
 }
 
+/** Why a control socket cannot be reached, in words (with the errno name). */
+function unreachable(e: NodeJS.ErrnoException): string {
+  const why: Record<string, string> = {
+    ENOENT: "no such socket (is a VM running with --control at this path?)",
+    ECONNREFUSED: "nobody listens there (a socket left by a VM that has ended, or not a socket)",
+    ENOTSOCK: "it is not a socket", EACCES: "permission denied",
+  };
+  return e.code && why[e.code] ? `${why[e.code]} (${e.code})` : e.code ?? e.message;
+}
+
 /** Client side: sends one request, reports progress lines, resolves with the final reply. */
 export function controlRequest(path: string, req: Record<string, unknown>, onProgress?: (p: Progress) => void): Promise<Record<string, unknown>> {
   return new Promise((res, rej) => {
@@ -73,7 +83,7 @@ export function controlRequest(path: string, req: Record<string, unknown>, onPro
         if (m.ok) res(m); else rej(new WasmvisorError(m.error));
       }
     });
-    sock.on("error", (e) => { if (!done) rej(new WasmvisorError(`cannot reach the VM's control socket ${path}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)); });
+    sock.on("error", (e) => { if (!done) rej(new WasmvisorError(`cannot reach the VM's control socket ${path}: ${unreachable(e as NodeJS.ErrnoException)}`)); });
     sock.on("close", () => { if (!done) rej(new WasmvisorError(`the VM's control socket ${path} closed before replying`)); });
   });
 }

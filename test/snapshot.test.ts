@@ -240,6 +240,19 @@ describe("snapshots of a running guest", () => {
     });
   }, 200_000);
 
+  it("a control socket that is not there, or that nobody listens on, is named in one line (exit 2)", async () => {
+    await inTmp(async (d) => {
+      const stale = join(d, "stale.sock");
+      writeFileSync(stale, ""); // (connecting to it is refused, as to a socket whose VM has ended)
+      for (const [sock, why] of [[join(d, "none.sock"), "no such socket (is a VM running with --control at this path?) (ENOENT)"],
+        [stale, "nobody listens there (a socket left by a VM that has ended, or not a socket) (ECONNREFUSED)"]]) {
+        const r = runCli(["snapshot", sock, join(d, "x.wvs")]);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toBe(`wasmvisor: cannot reach the VM's control socket ${sock}: ${why}\n`);
+      }
+    });
+  });
+
   it("policy: --time-slot checkpoints and stops (exit 3); restore continues the guest to the end", async () => {
     await inTmp(async (d) => {
       const ck = join(d, "slot.wvs");
