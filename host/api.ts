@@ -14,7 +14,9 @@ import { VmController } from "./controller.js";
 import { restoreSnapshot } from "./snapshot/ops.js";
 import type { WriteResult } from "./snapshot/format.js";
 import type { Progress } from "./progress.js";
-import { migrateOut, type MigrationPolicy } from "./migrate/migrate.js";
+import { migrateOut, migrateIn, type MigrationPolicy } from "./migrate/migrate.js";
+import { readPsk } from "./migrate/channel.js";
+import { createServer, type AddressInfo } from "node:net";
 
 export interface VmConfig {
   /** Guest RAM in bytes (default 128 MiB). */
@@ -161,6 +163,62 @@ export async function restoreVm(path: string, config: Omit<VmConfig, "image" | "
   m = new VirtualMachine(config, vm);
   m.controller.last = parent;
   return m;
+}
+
+/** Where and how incomingVm waits. */
+export interface IncomingConfig extends Omit<VmConfig, "image" | "kernel" | "devices"> {
+  /** The port to listen on (0: any free one, told through onListening). */
+  port: number;
+  /** The address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** The pre-shared key's file (as the source's). */
+  pskFile: string;
+  /** Called once listening, with the port (useful with port 0). */
+  onListening?: (port: number) => void;
+  /** A connection that did not prove the key was dropped (who: address:port); the wait goes on. */
+  onRefused?: (who: string, why: string) => void;
+  /** A migration that began failed (the source keeps its VM); the wait goes on. */
+  onFailed?: (error: Error) => void;
+  /** Progress of the migration being received. */
+  onProgress?: (p: Progress) => void;
+}
+
+/**
+ * The target side of a live migration, in this process: waits on host:port for `wasmvisor migrate` (or vm.migrate()
+ * in another process), and resolves with the migrated VM once it runs here — already started, since the source's
+ * guest stays paused until the target runs it (call start() for the run's result, or listen for `exit`). Connections
+ * that do not prove the key, and migrations that fail, are reported through onRefused / onFailed while the wait goes
+ * on, as `wasmvisor incoming` does. Rejects only if it cannot listen or the key cannot be read.
+ */
+export async function incomingVm(config: IncomingConfig): Promise<VirtualMachine> {
+  const { port, host = "127.0.0.1", pskFile, onListening, onRefused, onFailed, onProgress, ...vmConfig } = config;
+  readPsk(pskFile); // (a missing or short key fails here, before any waiting)
+  const server = createServer();
+  await new Promise<void>((res, rej) => {
+    server.once("error", (e) => rej(new WasmvisorError(`cannot listen on ${host}:${port}: ${e.message}`)));
+    server.listen(port, host, () => res());
+  });
+  let m: VirtualMachine | undefined;
+  try {
+    onListening?.((server.address() as AddressInfo).port);
+    for (;;) {
+      try {
+        const got = await migrateIn(server, pskFile, {
+          io: vmConfig.io, sw: vmConfig.switch, onRefused, onProgress,
+          onConsole: (b) => { m?.console.write(b); m?.emit("output", b); },
+        });
+        m = new VirtualMachine(vmConfig, got.vm);
+        await got.confirm();
+        void m.start().catch(() => {}); // (the caller has the promise through start(), or the events)
+        return m;
+      } catch (e) {
+        if (!(e instanceof WasmvisorError)) throw e;
+        onFailed?.(e);
+      }
+    }
+  } finally {
+    server.close();
+  }
 }
 
 /** Creates a VM from a configuration (not started: call start()). */

@@ -3,7 +3,7 @@ export { Vm, DEFAULT_RAM_BASE, DEFAULT_MEM_BYTES, type VmOptions, type StopReaso
 export { runToExit, type RunOptions, type RunResult } from "./runner.js";
 export { parseElf, isElf, type ElfImage, type ElfSegment } from "./elf.js";
 export { WasmvisorError, ExitCode } from "./errors.js";
-export { createVm, restoreVm, VirtualMachine, type VmConfig, type VmState } from "./api.js";
+export { createVm, restoreVm, incomingVm, VirtualMachine, type VmConfig, type VmState, type IncomingConfig } from "./api.js";
 export { VmController } from "./controller.js";
 export { readSnapshot, readChain, mergeChain, writeSnapshot } from "./snapshot/format.js";
 export { vmDigest } from "./snapshot/vmstate.js";

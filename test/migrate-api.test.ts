@@ -1,0 +1,57 @@
+// Live migration through the embedding API, both ends in one process: vm.migrate() and incomingVm().
+import { describe, it, expect } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { createVm, incomingVm, type VirtualMachine } from "../host/api.js";
+import { guestPath } from "./helpers";
+
+/** All the VM's console output so far (its console stream keeps what came before anyone read it). */
+const text = (vm: VirtualMachine) => { let s = ""; vm.console.on("data", (b: Buffer) => { s += b.toString(); }); return () => s; };
+
+describe("live migration through the API", () => {
+  it("vm.migrate() to incomingVm(): the guest finds its memory intact on the target; a wrong key is refused and the wait goes on", async () => {
+    const d = mkdtempSync(join(tmpdir(), "wv-migapi-"));
+    try {
+      const psk = join(d, "psk"), other = join(d, "other");
+      writeFileSync(psk, randomBytes(32));
+      writeFileSync(other, randomBytes(32));
+      const src = createVm({ image: guestPath("memcheck.elf"), memory: 64 << 20, timeoutMs: 120_000 });
+      const srcOut = text(src);
+      const srcRun = src.start();
+      while (!srcOut().includes("gen 2 ok")) await new Promise((r) => setTimeout(r, 10));
+
+      const refused: string[] = [], progress: string[] = [];
+      let target!: Promise<VirtualMachine>;
+      let listening!: (port: number) => void;
+      const port = await new Promise<number>((r) => {
+        listening = r;
+        target = incomingVm({ port: 0, pskFile: psk, timeoutMs: 120_000, onListening: listening,
+          onRefused: (_who, why) => refused.push(why), onProgress: (p) => progress.push(p.phase) });
+      });
+
+      // A source with another key: refused on both ends, and nothing changes for either VM.
+      await expect(src.migrate("127.0.0.1", port, other)).rejects.toThrow(/authentication/);
+      expect(src.state).toBe("running");
+      while (refused.length === 0) await new Promise((r) => setTimeout(r, 5));
+      expect(refused).toEqual(["migration peer failed authentication"]);
+
+      const report = await src.migrate("127.0.0.1", port, psk, { downtimeMs: 60 });
+      expect(Number(report.downtimeMs)).toBeGreaterThan(0);
+      expect((await srcRun).reason).toBe("detached");
+      const vm = await target;
+      const out = text(vm);
+      expect(vm.state).toBe("running");
+      expect(progress).toContain("receiving memory");
+      const r = await vm.start(); // (the run incomingVm started)
+      expect(out(), srcOut()).toContain("memcheck: PASS");
+      expect(out()).not.toContain("FAIL");
+      expect(r.exit).toEqual({ kind: "poweroff", code: 0 });
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  }, 180_000);
+
+  it("incomingVm refuses a missing key at once, before listening", async () => {
+    await expect(incomingVm({ port: 0, pskFile: "/nonexistent/psk" })).rejects.toThrow("migration key /nonexistent/psk: no such file");
+  });
+});
