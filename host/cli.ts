@@ -22,6 +22,7 @@ import { progressReporter } from "./progress.js";
 import { vmDigest } from "./snapshot/vmstate.js";
 import { migrateOut, migrateIn } from "./migrate/migrate.js";
 import { readPsk } from "./migrate/channel.js";
+import { refusedReporter } from "./migrate/accept.js";
 import { restoreSnapshot, mergeToFull } from "./snapshot/ops.js";
 import { resolve } from "node:path";
 import * as net from "node:net";
@@ -473,13 +474,14 @@ A connection that does not prove the key, and a migration that fails, are report
   process.stderr.write(`wasmvisor: waiting for a migration on ${where}\n`);
   // Until a migration succeeds: a connection that does not authenticate, or a migration that fails (the source
   // keeps its VM), leaves this process waiting for the next, with a line saying why.
+  const onRefused = refusedReporter((line) => process.stderr.write(`wasmvisor: ${line}\n`));
   let got;
   try {
     for (;;) {
       try {
         got = await migrateIn(server, psk, {
           io: o.io as "thread" | "sync" | undefined, onConsole: consoleOut,
-          onRefused: (who, why) => process.stderr.write(`wasmvisor: refused a connection from ${who}: ${why}\n`),
+          onRefused,
         });
         break;
       } catch (e) {

@@ -1,6 +1,6 @@
 // The live-migration channel (host/migrate/channel.ts) on loopback: large messages with backpressure, wrong keys,
 // and a man-in-the-middle proxy that flips bits, cuts the connection, replays, reorders and inflates frames.
-import { describe, it, expect, afterEach } from "vitest";
+import { describe, it, expect, afterEach, vi } from "vitest";
 import { createServer, connect, type Server, type Socket, type AddressInfo } from "node:net";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Channel, readPsk, type ChannelOptions } from "../host/migrate/channel.js";
 import { WasmvisorError } from "../host/errors.js";
 import { migrateIn } from "../host/migrate/migrate.js";
-import { acceptSource } from "../host/migrate/accept.js";
+import { acceptSource, refusedReporter, REFUSED_LINES, REFUSED_WINDOW_MS } from "../host/migrate/accept.js";
 
 const PSK = "correct horse battery staple, 2024";
 /** Bytes each side sends before the first message: hello (8 + 32) and proof (32). */
@@ -251,6 +251,23 @@ describe("migration channel", () => {
     expect(await message(Channel.connect("127.0.0.1", port, PSK))).toMatch(/closed by peer during authentication/);
     expect(refused).toHaveLength(1);
     release();
+  });
+
+  it("a flood of refused connections is summed up in the log, not echoed line by line", () => {
+    vi.useFakeTimers();
+    try {
+      const lines: string[] = [];
+      const report = refusedReporter((l) => lines.push(l));
+      for (let i = 0; i < REFUSED_LINES + 7; i++) report(`10.0.0.${i}:4000`, "migration peer failed authentication");
+      expect(lines).toHaveLength(REFUSED_LINES);
+      expect(lines[0]).toBe("refused a connection from 10.0.0.0:4000: migration peer failed authentication");
+      vi.advanceTimersByTime(REFUSED_WINDOW_MS);
+      expect(lines.at(-1)).toBe(`7 more connection(s) refused in the last ${REFUSED_WINDOW_MS / 1000} s`);
+      report("10.0.0.99:4000", "it did not authenticate within 10 s"); // a new window: reported again
+      expect(lines.at(-1)).toBe("refused a connection from 10.0.0.99:4000: it did not authenticate within 10 s");
+      vi.advanceTimersByTime(REFUSED_WINDOW_MS);
+      expect(lines).toHaveLength(REFUSED_LINES + 2); // (nothing held back: no count line)
+    } finally { vi.useRealTimers(); }
   });
 
   it("readPsk reads a key file, dropping a trailing newline, and refuses a short one", () => {

@@ -59,3 +59,24 @@ export function acceptSource(server: Server, key: Buffer, onRefused?: (who: stri
     server.on("connection", onConnection);
   });
 }
+
+/** Lines per REFUSED_WINDOW_MS about refused connections, at most: a flood of them is summed up, not echoed. */
+export const REFUSED_LINES = 5, REFUSED_WINDOW_MS = 10_000;
+
+/**
+ * An onRefused for a log: one line per refused connection, up to REFUSED_LINES in a window of REFUSED_WINDOW_MS
+ * from the first; the rest are counted, and the count is written when the window ends. (Anyone who can reach the
+ * port can be refused: a flood must not flood the log.)
+ */
+export function refusedReporter(write: (line: string) => void): (who: string, why: string) => void {
+  let lines = 0, held = 0, timer: NodeJS.Timeout | undefined;
+  const endWindow = () => {
+    if (held > 0) write(`${held} more connection(s) refused in the last ${REFUSED_WINDOW_MS / 1000} s`);
+    lines = 0; held = 0; timer = undefined;
+  };
+  return (who, why) => {
+    timer ??= setTimeout(endWindow, REFUSED_WINDOW_MS).unref();
+    if (lines++ < REFUSED_LINES) write(`refused a connection from ${who}: ${why}`);
+    else held++;
+  };
+}
