@@ -45,6 +45,7 @@ export function acceptSource(server: Server, key: Buffer, onRefused?: (who: stri
         if (won) { void ch.close().catch(() => {}); return; }
         won = true;
         server.off("connection", onConnection);
+        server.off("error", onServerError);
         server.on("connection", busy);
         for (const s of pending) s.destroy();
         pending.clear();
@@ -56,7 +57,10 @@ export function acceptSource(server: Server, key: Buffer, onRefused?: (who: stri
         if (!won) onRefused?.(who, timedOut ? `it did not authenticate within ${HANDSHAKE_MS / 1000} s` : e.message);
       });
     };
+    // (A failed accept, such as running out of file descriptors, is reported; the server listens on.)
+    const onServerError = (e: Error) => { onRefused?.("(listener)", `could not accept a connection: ${e.message}`); };
     server.on("connection", onConnection);
+    server.on("error", onServerError);
   });
 }
 
