@@ -181,6 +181,8 @@ export interface IncomingConfig extends Omit<VmConfig, "image" | "kernel" | "dev
   onFailed?: (error: Error) => void;
   /** Progress of the migration being received. */
   onProgress?: (p: Progress) => void;
+  /** Gives up the wait (the promise rejects; a migration already under way completes). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -188,10 +190,10 @@ export interface IncomingConfig extends Omit<VmConfig, "image" | "kernel" | "dev
  * in another process), and resolves with the migrated VM once it runs here — already started, since the source's
  * guest stays paused until the target runs it (call start() for the run's result, or listen for `exit`). Connections
  * that do not prove the key, and migrations that fail, are reported through onRefused / onFailed while the wait goes
- * on, as `wasmvisor incoming` does. Rejects only if it cannot listen or the key cannot be read.
+ * on, as `wasmvisor incoming` does. Rejects only if it cannot listen, the key cannot be read, or `signal` gives up.
  */
 export async function incomingVm(config: IncomingConfig): Promise<VirtualMachine> {
-  const { port, host = "127.0.0.1", pskFile, onListening, onRefused, onFailed, onProgress, ...vmConfig } = config;
+  const { port, host = "127.0.0.1", pskFile, onListening, onRefused, onFailed, onProgress, signal, ...vmConfig } = config;
   readPsk(pskFile); // (a missing or short key fails here, before any waiting)
   const server = createServer();
   await new Promise<void>((res, rej) => {
@@ -204,7 +206,7 @@ export async function incomingVm(config: IncomingConfig): Promise<VirtualMachine
     for (;;) {
       try {
         const got = await migrateIn(server, pskFile, {
-          io: vmConfig.io, sw: vmConfig.switch, onRefused, onProgress,
+          io: vmConfig.io, sw: vmConfig.switch, onRefused, onProgress, signal,
           onConsole: (b) => { m?.console.write(b); m?.emit("output", b); },
         });
         m = new VirtualMachine(vmConfig, got.vm);
@@ -212,7 +214,7 @@ export async function incomingVm(config: IncomingConfig): Promise<VirtualMachine
         void m.start().catch(() => {}); // (the caller has the promise through start(), or the events)
         return m;
       } catch (e) {
-        if (!(e instanceof WasmvisorError)) throw e;
+        if (!(e instanceof WasmvisorError) || signal?.aborted) throw e;
         onFailed?.(e);
       }
     }

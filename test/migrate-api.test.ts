@@ -51,6 +51,19 @@ describe("live migration through the API", () => {
     } finally { rmSync(d, { recursive: true, force: true }); }
   }, 180_000);
 
+  it("incomingVm gives up its wait when its signal aborts, and frees the port", async () => {
+    const d = mkdtempSync(join(tmpdir(), "wv-migapi-"));
+    try {
+      writeFileSync(join(d, "psk"), randomBytes(32));
+      const ac = new AbortController();
+      let port = 0;
+      const waiting = incomingVm({ port: 0, pskFile: join(d, "psk"), signal: ac.signal, onListening: (p) => { port = p; ac.abort(); } });
+      await expect(waiting).rejects.toThrow("the wait for a migration was cancelled");
+      const again = await incomingVm({ port, pskFile: join(d, "psk"), signal: AbortSignal.abort() }).catch((e: Error) => e.message);
+      expect(again).toBe("the wait for a migration was cancelled"); // (it could listen on the same port)
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  });
+
   it("incomingVm refuses a missing key at once, before listening", async () => {
     await expect(incomingVm({ port: 0, pskFile: "/nonexistent/psk" })).rejects.toThrow("migration key /nonexistent/psk: no such file");
   });

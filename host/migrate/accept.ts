@@ -2,6 +2,7 @@
 // dropped, so that a stray or hostile connection can neither end nor stall a target waiting for its migration.
 import type { Server, Socket } from "node:net";
 import { Channel } from "./channel.js";
+import { WasmvisorError } from "../errors.js";
 
 /**
  * How long a connection may take to authenticate (two short messages each way) before it is dropped. Handshakes
@@ -24,10 +25,20 @@ export interface Accepted {
  * wasmvisor endpoint, silence for HANDSHAKE_MS) is closed and reported through `onRefused` (who, why); waiting
  * goes on. Connections that arrive once the source is found are closed at once until release().
  */
-export function acceptSource(server: Server, key: Buffer, onRefused?: (who: string, why: string) => void): Promise<Accepted> {
-  return new Promise((resolve) => {
+export function acceptSource(server: Server, key: Buffer, onRefused?: (who: string, why: string) => void, signal?: AbortSignal): Promise<Accepted> {
+  return new Promise((resolve, reject) => {
     const pending = new Set<Socket>();
     let won = false;
+    // A wait that is given up (signal): nothing is accepted any more, connections being authenticated are closed.
+    const cancel = () => {
+      if (won) return;
+      won = true;
+      server.off("connection", onConnection);
+      server.off("error", onServerError);
+      for (const s of pending) s.destroy();
+      pending.clear();
+      reject(new WasmvisorError("the wait for a migration was cancelled"));
+    };
     const busy = (socket: Socket) => { socket.destroy(); };
     const onConnection = (socket: Socket) => {
       const who = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
@@ -44,6 +55,7 @@ export function acceptSource(server: Server, key: Buffer, onRefused?: (who: stri
         pending.delete(socket);
         if (won) { void ch.close().catch(() => {}); return; }
         won = true;
+        signal?.removeEventListener("abort", cancel);
         server.off("connection", onConnection);
         server.off("error", onServerError);
         server.on("connection", busy);
@@ -61,6 +73,8 @@ export function acceptSource(server: Server, key: Buffer, onRefused?: (who: stri
     const onServerError = (e: Error) => { onRefused?.("(listener)", `could not accept a connection: ${e.message}`); };
     server.on("connection", onConnection);
     server.on("error", onServerError);
+    if (signal?.aborted) cancel();
+    else signal?.addEventListener("abort", cancel, { once: true });
   });
 }
 

@@ -167,6 +167,8 @@ export interface IncomingOptions {
   onProgress?: (p: Progress) => void;
   /** A connection that did not authenticate was dropped (who: its address and port); the target waits on. */
   onRefused?: (who: string, why: string) => void;
+  /** Gives up waiting for a source (a migration already under way is not interrupted). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -176,7 +178,7 @@ export interface IncomingOptions {
  * migration fails after that, the partial VM is discarded and the error thrown; the caller may wait again.
  */
 export async function migrateIn(server: net.Server, pskFile: string, opts: IncomingOptions = {}): Promise<{ vm: Vm; confirm: () => Promise<void> }> {
-  const { ch, release } = await acceptSource(server, readPsk(pskFile), opts.onRefused);
+  const { ch, release } = await acceptSource(server, readPsk(pskFile), opts.onRefused, opts.signal);
   let vm: Vm | undefined;
   try {
     ch.phase = "handshake";
