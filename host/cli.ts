@@ -24,6 +24,7 @@ import { migrateOut, migrateIn } from "./migrate/migrate.js";
 import { readPsk } from "./migrate/channel.js";
 import { refusedReporter } from "./migrate/accept.js";
 import { restoreSnapshot, mergeToFull } from "./snapshot/ops.js";
+import { inspectSnapshot, formatReport } from "./snapshot/inspect.js";
 import { resolve } from "node:path";
 import * as net from "node:net";
 
@@ -60,8 +61,22 @@ options:
   --io thread|sync           who serves virtio devices: an I/O thread beside the vCPU (default) or the vCPU
                              thread itself
   --stats                    print counters (instructions, MIPS, TLB, traps) to stderr on exit
+  --digest                   print the SHA-256 digest of the whole VM state at the end
+  --control PATH             a Unix control socket for 'wasmvisor snapshot', 'migrate' and tools (JSON lines)
+  --checkpoint FILE          where the checkpoint policy writes: FILE always holds the newest complete checkpoint
+  --checkpoint-every S       checkpoint every S seconds while the guest runs (incremental after the first)
+  --time-slot S              after S seconds of wall time: checkpoint, then stop (exit 3; restore continues it)
+  --snapshot-on-exit FILE    save a snapshot when the run stops at --timeout, --max-insns or quit
   -h, --help                 show this help
   --version                  print the version
+
+other commands (each with --help):
+  wasmvisor restore [options] SNAPSHOT                  start a VM from a snapshot or an incremental chain
+  wasmvisor snapshot [--incremental] CONTROL-SOCKET FILE  snapshot a VM started with --control
+  wasmvisor merge SNAPSHOT OUT                          merge an incremental chain into one full snapshot
+  wasmvisor inspect [--memory] [--json] SNAPSHOT        what a snapshot or chain holds, and whether it is intact
+  wasmvisor migrate --psk FILE CONTROL-SOCKET HOST:PORT live-migrate a VM started with --control ...
+  wasmvisor incoming --listen [HOST:]PORT --psk FILE    ... to a process waiting for it
 
 exit codes: 0 guest passed / powered off with 0; 1 guest reported failure; N the guest's own
 poweroff code; 2 usage or bad input; 3 timeout; 4 guest error; 70 internal error`;
@@ -438,6 +453,20 @@ async function cmdMerge(argv: string[]): Promise<number> {
   return ExitCode.OK;
 }
 
+async function cmdInspect(argv: string[]): Promise<number> {
+  const usage = `usage: wasmvisor inspect [--memory] [--json] SNAPSHOT
+Validates SNAPSHOT and every parent it names, as a restore would (every record's checksum, the configuration,
+each parent's digest), without restoring it, and prints what they hold. --memory also unpacks every memory chunk of
+every file and checks its pages. --json prints the report as JSON. Exit 0 if intact, 2 (one line) if not.`;
+  const r = parseSub(argv, usage, { memory: { type: "boolean" }, json: { type: "boolean" } });
+  if (!r) return ExitCode.OK;
+  if (r.positionals.length !== 1) throw new WasmvisorError("inspect: expected one snapshot file (see wasmvisor inspect --help)");
+  const v = r.values as { memory?: boolean; json?: boolean };
+  const rep = await inspectSnapshot(resolvePath(r.positionals[0]), { memory: !!v.memory });
+  process.stdout.write(v.json ? JSON.stringify(rep, null, 2) + "\n" : formatReport(rep).join("\n") + "\n");
+  return ExitCode.OK;
+}
+
 async function cmdMigrate(argv: string[]): Promise<number> {
   const usage = `usage: wasmvisor migrate --psk FILE CONTROL-SOCKET HOST:PORT
 Live-migrates the VM started with 'wasmvisor run --control CONTROL-SOCKET' to 'wasmvisor incoming' listening at
@@ -513,6 +542,7 @@ export async function main(argv: string[]): Promise<number> {
   if (cmd === "restore") return cmdRestore(rest);
   if (cmd === "snapshot") return cmdSnapshot(rest);
   if (cmd === "merge") return cmdMerge(rest);
+  if (cmd === "inspect") return cmdInspect(rest);
   if (cmd === "migrate") return cmdMigrate(rest);
   if (cmd === "incoming") return cmdIncoming(rest);
   throw new WasmvisorError(`unknown command '${cmd}' (see wasmvisor --help)`);

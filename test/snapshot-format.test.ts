@@ -14,6 +14,7 @@ import {
   type PageSource, type Section, type Snapshot,
 } from "../host/snapshot/format.js";
 import { atomicWrite, cleanStaleTemps } from "../host/snapshot/atomic.js";
+import { inspectSnapshot } from "../host/snapshot/inspect.js";
 import { stopCompressors } from "../host/snapshot/compressor.js";
 import { BufferPool } from "../host/snapshot/pool.js";
 import { progressReporter, TypedEmitter, type Progress } from "../host/progress.js";
@@ -290,8 +291,8 @@ describe("snapshot format", () => {
     };
     // From version 2 the digest is the hash list of the header's and records' checksums and the trailer's body;
     // version 1's the hash of all bytes before it.
-    const craft = (records: Buffer[], counts: [number, number, number], version = 3) => {
-      const meta = Buffer.from(JSON.stringify({ pageSize: 4096, config: {} }));
+    const craft = (records: Buffer[], counts: [number, number, number], version = 3, config: unknown = {}) => {
+      const meta = Buffer.from(JSON.stringify({ pageSize: 4096, config }));
       const head = Buffer.alloc(20); Buffer.from("89575653 4e41500a".replace(" ", ""), "hex").copy(head);
       head.writeUInt32LE(version, 8); head.writeUInt32LE(1, 12); head.writeUInt32LE(meta.length, 16);
       const t = Buffer.alloc(16); t[0] = 0xff; t.writeUInt32LE(counts[0], 4); t.writeUInt32LE(counts[1], 8); t.writeUInt32LE(counts[2], 12);
@@ -340,6 +341,11 @@ describe("snapshot format", () => {
     const out = join(dir, "lying-merged.wvsnap");
     expect(await rejects(mergeChain(p, out, { deferPages: true }))).toBe(`${p}: memory chunk 0 disagrees with the page index`); // (as mergeToFull reads)
     expect(existsSync(out)).toBe(false);
+    // `wasmvisor inspect` finds it only when asked to unpack memory (--memory): every checksum is valid.
+    const machine = { memBytes: 1 << 20, ramBase: "0x80000000", deterministic: false, insnsPerTick: 10, romBytes: 0, devices: [], disks: [] };
+    writeFileSync(p, craft([rec(1, 0, "pages", index, 8), rec(2, 1, "", deflateRawSync(chunk([5, 7])), 4 + 2 * 4100)], [1, 1, 2], 3, machine));
+    expect((await inspectSnapshot(p)).pages).toBe(2);
+    expect(await rejects(inspectSnapshot(p, { memory: true }))).toBe(`${p}: memory chunk 0 disagrees with the page index`);
     // The same chunk with the index it should have merges.
     index.writeUInt32LE(7, 4);
     writeFileSync(p, craft([rec(1, 0, "pages", index, 8), rec(2, 1, "", deflateRawSync(chunk([5, 7])), 4 + 2 * 4100)], [1, 1, 2]));

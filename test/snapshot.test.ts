@@ -224,6 +224,18 @@ describe("snapshots of a running guest", () => {
       const pages = (s: string) => Number(/(\d+) pages/.exec(s)![1]);
       expect(pages(r0.stdout)).toBeGreaterThan(4000);
       expect(pages(r2.stdout)).toBeLessThan(pages(r0.stdout));
+      // inspect: the chain, newest first, each file naming its parent; --memory unpacks every chunk of every file.
+      const ins = runCli(["inspect", s2]);
+      expect(ins.status, ins.stderr).toBe(0);
+      expect(ins.stdout).toContain(`${s2}: a chain of 3 snapshots, intact`);
+      expect(ins.stdout).toMatch(/ 1\. .*inc2\.wvs: format 3, .* parent inc1\.wvs\n {2}2\. .*inc1\.wvs: .* parent full\.wvs\n {2}3\. .*full\.wvs: format 3, /);
+      const insJ = runCli(["inspect", "--memory", "--json", s2]);
+      expect(insJ.status, insJ.stderr).toBe(0);
+      const rep = JSON.parse(insJ.stdout) as { layers: { pages: number; digest: string }[]; verifiedMemory: boolean; pages: number };
+      expect(rep.layers.map((l) => l.pages)).toEqual([pages(r2.stdout), pages(r1.stdout), pages(r0.stdout)]);
+      expect(rep.layers[2].digest).toBe(/digest ([0-9a-f]{64})/.exec(r0.stdout)![1]);
+      expect(rep.verifiedMemory).toBe(true);
+      expect(rep.pages).toBeGreaterThanOrEqual(pages(r0.stdout));
       const chain = runCli(["restore", "--timeout", "120", s2], { timeoutMs: 130_000 });
       expect(chain.stdout, chain.stderr).toContain("memcheck: PASS");
       expect(chain.status).toBe(0);
@@ -237,6 +249,9 @@ describe("snapshots of a running guest", () => {
       expect(bad.status).toBe(2);
       expect(bad.stderr.trim().split("\n")).toHaveLength(1);
       expect(bad.stderr).toMatch(/parent|digest/);
+      const badIns = runCli(["inspect", s2]);
+      expect(badIns.status).toBe(2);
+      expect(badIns.stderr).toBe(bad.stderr); // (the same check, the same line)
     });
   }, 200_000);
 
