@@ -6,6 +6,7 @@ export { WasmvisorError, ExitCode } from "./errors.js";
 export { createVm, restoreVm, incomingVm, VirtualMachine, type VmConfig, type VmState, type IncomingConfig } from "./api.js";
 export { VmController } from "./controller.js";
 export { readSnapshot, readChain, mergeChain, writeSnapshot } from "./snapshot/format.js";
+export { inspectSnapshot, type SnapshotReport } from "./snapshot/inspect.js";
 export { vmDigest } from "./snapshot/vmstate.js";
 export { InputQueue } from "./runner.js";
 export { VirtioDevices, attachDevices, type DeviceSpec, type DeviceOptions, type IommuFault } from "./virtio/devices.js";
