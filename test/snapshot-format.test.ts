@@ -482,7 +482,9 @@ describe("buffer pool", () => {
     expect(b.length).toBe(3 * 4096);
     expect(b.buffer).toBeInstanceOf(SharedArrayBuffer);
     p.give(b);
-    p.warm(2 * 4096); // one that fits is kept already: nothing new
+    b.fill(0xff);
+    p.warm(2 * 4096); // one that fits is kept already: nothing new, but its first 2 pages are touched again
+    expect([b[0], b[4096], b[8192]]).toEqual([0, 0, 0xff]);
     expect(p.take(2 * 4096)).toBe(b);
     p.give(Buffer.alloc(4096));
     p.give(b); // over the limit of one: the smaller goes
