@@ -24,6 +24,11 @@ export interface SaveOptions {
   onProgress?: (p: Progress) => void;
   /** The file a write failure names (WriteOptions.reportAs). */
   reportAs?: string;
+  /**
+   * false: never copy the pages out; write them in place while the VM is held (for a VM that will not run during
+   * the write anyway: a paused one). Default true: copy them when they fit STAGE_MAX_BYTES.
+   */
+  stage?: boolean;
 }
 
 /**
@@ -70,7 +75,7 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
   const gpns = opts.parent ? dirty : fullPages(vm);
   const chunkPages = opts.parent ? DEFAULT_CHUNK_PAGES : SNAPSHOT_CHUNK_PAGES;
   let pages = pageSource(vm, gpns);
-  const staged = gpns.length * 4096 <= STAGE_MAX_BYTES;
+  const staged = opts.stage !== false && gpns.length * 4096 <= STAGE_MAX_BYTES;
   let copy: Buffer | undefined;
   if (staged) {
     // Copied into the file's chunk layout (snapshot/format.ts stagePages): the writer compresses it in place.
@@ -129,9 +134,9 @@ function relativeParent(childPath: string, parent: ParentRef): ParentRef {
   return { path: relative(dirname(resolve(childPath)), resolve(parent.path)), digest: parent.digest };
 }
 
-/** Captures and writes a snapshot of a VM that is not running (both before it may run again). */
+/** Captures and writes a snapshot of a VM that is not running (both before it may run again: nothing is copied out). */
 export async function saveSnapshot(vm: Vm, path: string, opts: SaveOptions = {}): Promise<WriteResult> {
-  return captureSnapshot(vm, opts).write(path);
+  return captureSnapshot(vm, { stage: false, ...opts }).write(path);
 }
 
 export interface RestoreOptions {
