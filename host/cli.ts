@@ -309,7 +309,7 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
   const input = vm.consoleInput;
   const mon: MonitorState = { paused: false, quit: false };
   const detach = attachConsole(input, vm, mon, () => ctl.nudge());
-  const control = o.control !== undefined ? await serveControl(o.control, ctl, (h, p, psk, prog) => migrateOut(ctl, h, p, psk, prog)) : undefined;
+  const control = o.control !== undefined ? await serveControl(o.control, ctl, (h, p, psk, prog, policy) => migrateOut(ctl, h, p, psk, prog, policy)) : undefined;
   const timers: NodeJS.Timeout[] = [];
   let slotExpired = false;
   const say = (m: string) => process.stderr.write(`wasmvisor: ${m}\n`);
@@ -339,7 +339,7 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
   ctl.running = true;
   try {
     result = await runToExit(vm, {
-      timeoutMs, maxInsns, trace: traceOut, input, onPaused: monCtl.onPaused, hostBusy: monCtl.hostBusy, waitControl: monCtl.waitControl,
+      timeoutMs, maxInsns, trace: traceOut, input, ...monCtl,
       control: () => (mon.quit ? "quit" : mon.paused ? "pause" : monCtl.control!()),
       onConsole: consoleOut,
     });
@@ -468,19 +468,23 @@ every file and checks its pages. --json prints the report as JSON. Exit 0 if int
 }
 
 async function cmdMigrate(argv: string[]): Promise<number> {
-  const usage = `usage: wasmvisor migrate --psk FILE CONTROL-SOCKET HOST:PORT
+  const usage = `usage: wasmvisor migrate [--no-throttle] --psk FILE CONTROL-SOCKET HOST:PORT
 Live-migrates the VM started with 'wasmvisor run --control CONTROL-SOCKET' to 'wasmvisor incoming' listening at
-HOST:PORT. Both ends prove they hold the pre-shared key in FILE. The source stops only once the target runs the VM.`;
-  const r = parseSub(argv, usage, { psk: { type: "string" } });
+HOST:PORT. Both ends prove they hold the pre-shared key in FILE. The source stops only once the target runs the VM.
+A guest that dirties memory faster than it can be sent is throttled (kept off the CPU 20 % of the time, then more,
+up to 90 %) until the rest fits the 60 ms downtime target; --no-throttle stops and copies it as it is instead.`;
+  const r = parseSub(argv, usage, { psk: { type: "string" }, "no-throttle": { type: "boolean" } });
   if (!r) return ExitCode.OK;
   const psk = (r.values as { psk?: string }).psk;
   if (r.positionals.length !== 2 || !psk) throw new WasmvisorError("migrate: expected --psk FILE, CONTROL-SOCKET and HOST:PORT");
   const m = /^(.+):(\d+)$/.exec(r.positionals[1]);
   if (!m) throw new WasmvisorError(`migrate: '${r.positionals[1]}' is not HOST:PORT`);
   const rep = progressReporter(process.stderr, "migrate");
-  const res = await controlRequest(r.positionals[0], { cmd: "migrate", host: m[1], port: Number(m[2]), psk: resolvePath(psk) }, rep);
+  const noThrottle = (r.values as { "no-throttle"?: boolean })["no-throttle"] === true;
+  const res = await controlRequest(r.positionals[0], { cmd: "migrate", host: m[1], port: Number(m[2]), psk: resolvePath(psk), ...(noThrottle ? { autoConverge: false } : {}) }, rep);
   rep.finish();
-  process.stdout.write(`migrated: ${res.rounds} rounds, ${res.pagesSent} pages, ${res.bytesSent} bytes in ${Number(res.totalMs).toFixed(0)} ms, downtime ${Number(res.downtimeMs).toFixed(1)} ms\n`);
+  const throttled = Number(res.maxThrottle) > 0 ? `, guest throttled up to ${Math.round(Number(res.maxThrottle) * 100)} % to converge` : "";
+  process.stdout.write(`migrated: ${res.rounds} rounds, ${res.pagesSent} pages, ${res.bytesSent} bytes in ${Number(res.totalMs).toFixed(0)} ms, downtime ${Number(res.downtimeMs).toFixed(1)} ms${throttled}\n`);
   return ExitCode.OK;
 }
 

@@ -1,7 +1,8 @@
 // The control socket of a running VM (`wasmvisor run --control PATH`): JSON lines over a Unix socket, so other
 // commands (`wasmvisor snapshot`, `wasmvisor migrate`) and tools can pause, snapshot, migrate or stop it.
 //   request:  {"cmd": "snapshot", "path": "...", "incremental": false} | {"cmd": "pause"} | {"cmd": "resume"}
-//             | {"cmd": "info"} | {"cmd": "quit"} | {"cmd": "migrate", "host": "...", "port": N, "psk": "<file>"}
+//             | {"cmd": "info"} | {"cmd": "quit"}
+//             | {"cmd": "migrate", "host": "...", "port": N, "psk": "<file>", "autoConverge": true (default)}
 //   replies:  {"progress": {...}} lines while working, then {"ok": true, ...} or {"ok": false, "error": "..."}
 import * as net from "node:net";
 import * as fs from "node:fs";
@@ -9,8 +10,9 @@ import { resolve } from "node:path";
 import { WasmvisorError } from "./errors.js";
 import type { VmController } from "./controller.js";
 import type { Progress } from "./progress.js";
+import type { MigrationPolicy } from "./migrate/migrate.js";
 
-export type MigrateFn = (host: string, port: number, pskFile: string, progress: (p: Progress) => void) => Promise<Record<string, unknown>>;
+export type MigrateFn = (host: string, port: number, pskFile: string, progress: (p: Progress) => void, policy: MigrationPolicy) => Promise<Record<string, unknown>>;
 
 /** Serves the control socket at path until closed. */
 export async function serveControl(path: string, ctl: VmController, migrate?: MigrateFn): Promise<{ close(): void }> {
@@ -28,7 +30,7 @@ export async function serveControl(path: string, ctl: VmController, migrate?: Mi
     });
     sock.on("error", () => { /* the client went away */ });
     const handle = async (line: string): Promise<Record<string, unknown>> => {
-      let req: { cmd?: string; path?: string; incremental?: boolean; host?: string; port?: number; psk?: string };
+      let req: { cmd?: string; path?: string; incremental?: boolean; host?: string; port?: number; psk?: string; autoConverge?: boolean };
       try { req = JSON.parse(line); } catch { throw new WasmvisorError("control: not a JSON request"); }
       switch (req.cmd) {
         case "snapshot": {
@@ -43,7 +45,8 @@ export async function serveControl(path: string, ctl: VmController, migrate?: Mi
         case "migrate":
           if (!migrate) throw new WasmvisorError("control: this VM cannot migrate");
           if (typeof req.host !== "string" || !Number.isInteger(req.port) || typeof req.psk !== "string") throw new WasmvisorError("control: migrate needs host, port and psk");
-          return migrate(req.host, req.port!, req.psk, (p) => reply({ progress: p }));
+          if (req.autoConverge !== undefined && typeof req.autoConverge !== "boolean") throw new WasmvisorError("control: migrate's autoConverge is true or false");
+          return migrate(req.host, req.port!, req.psk, (p) => reply({ progress: p }), { autoConverge: req.autoConverge });
         default: throw new WasmvisorError(`control: unknown command ${JSON.stringify(req.cmd)}`);
       }
     };

@@ -21,6 +21,8 @@ export class VmController {
   private controlWaiters: (() => void)[] = [];
   /** True while the run loop sits at a boundary in its pause branch (set by onPaused, cleared when it runs on). */
   private atBoundary = false;
+  /** The share of time the guest is kept off the CPU (a live migration's auto-converge: runner.ts throttle). */
+  throttle = 0;
   /** True while runToExit drives this VM. */
   running = false;
   /** The newest snapshot of this VM: the parent of an incremental one. */
@@ -29,7 +31,7 @@ export class VmController {
   constructor(readonly vm: Vm) {}
 
   /** For runToExit's options. */
-  runOptions(): Pick<RunOptions, "control" | "onPaused" | "hostBusy" | "waitControl"> {
+  runOptions(): Pick<RunOptions, "control" | "onPaused" | "hostBusy" | "waitControl" | "throttle"> {
     return {
       control: () => {
         const c = this.ending ?? (this.userPaused || this.holds > 0 ? "pause" : "run");
@@ -38,6 +40,7 @@ export class VmController {
       },
       onPaused: () => { this.atBoundary = true; for (const w of this.pausedWaiters.splice(0)) w(); },
       hostBusy: () => this.busy > 0,
+      throttle: () => this.throttle,
       waitControl: (ms) => new Promise<void>((resolve) => {
         const done = () => { clearTimeout(timer); this.controlWaiters = this.controlWaiters.filter((w) => w !== done); resolve(); };
         const timer = setTimeout(done, ms);

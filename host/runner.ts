@@ -31,6 +31,12 @@ export interface RunOptions {
    * MIPS with short slices, 361 without).
    */
   hostBusy?: () => boolean;
+  /**
+   * The share of wall time the guest is kept off the CPU (0 = none, at most MAX_THROTTLE): a live migration's
+   * auto-converge slows a guest that dirties memory faster than it can be sent (migrate.ts). While it is above
+   * zero the loop runs short slices and sleeps after each for its share of the time.
+   */
+  throttle?: () => number;
   /** Wall-clock limit in milliseconds. */
   timeoutMs?: number;
   /** Retired-instruction limit. */
@@ -63,6 +69,9 @@ export interface RunResult {
 const BUSY_SLICE = 300_000;
 const BUSY_YIELD_MS = 1;
 
+/** The largest throttle honoured: the guest keeps at least this share of the CPU less one (it must progress). */
+export const MAX_THROTTLE = 0.95;
+
 /** Longest wait in the pause branch without looking at control() again (a control source that forgot to say). */
 const PAUSED_RECHECK_MS = 1000;
 
@@ -76,6 +85,7 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
   const start = vm.instret;
   let lastYield = t0;
   let stalled = 0; // consecutive steps (traps) that retired no instruction
+  let owed = 0; // ms the throttle still wants the guest off the CPU
   let ran = false; // the first slice has returned (onRunning)
   const flush = () => { const b = vm.drainConsole(); if (b.length && opts.onConsole) opts.onConsole(b); };
   const exits: Record<string, number> = {};
@@ -88,7 +98,8 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
     // powered off) runs no further: the run ends as the guest did.
     if (vm.exited) return finish(vm.exitStatus(), "exit");
     const busy = opts.hostBusy?.() === true;
-    let budget = busy ? Math.min(slice, BUSY_SLICE) : slice;
+    const throttle = Math.min(Math.max(opts.throttle?.() ?? 0, 0), MAX_THROTTLE);
+    let budget = busy || throttle > 0 ? Math.min(slice, BUSY_SLICE) : slice;
     if (opts.maxInsns !== undefined) {
       const left = opts.maxInsns - (vm.instret - start);
       if (left <= 0n) return finish(null, "max-insns");
@@ -113,6 +124,7 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
     // Lazy restore: bring back a chunk of memory per slice (not before the first: the guest runs first).
     if (vm.lazy?.active && vm.instret !== start) await vm.lazy.step();
     let stop: ReturnType<Vm["run"]>;
+    const sliceStart = performance.now();
     if (opts.trace) {
       stop = "budget";
       const n = Math.min(budget, 10_000);
@@ -178,6 +190,18 @@ export async function runToExit(vm: Vm, opts: RunOptions = {}): Promise<RunResul
     }
     const now = performance.now();
     if (now >= deadline) return finish(null, "timeout");
+    if (throttle > 0 && stop !== "wfi") {
+      // Off the CPU for the throttle's share of the time: after a slice of r ms, r * t / (1 - t) ms (owed until it
+      // reaches a timer's resolution).
+      owed += (now - sliceStart) * throttle / (1 - throttle);
+      if (owed >= 1) {
+        const ms = Math.min(owed, 100);
+        owed = 0;
+        lastYield = now;
+        await new Promise((r) => setTimeout(r, ms));
+        continue;
+      }
+    } else owed = 0;
     if (now - lastYield > (busy ? BUSY_YIELD_MS : 20)) { lastYield = now; await new Promise((r) => setImmediate(r)); }
   }
 }

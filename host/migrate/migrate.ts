@@ -27,6 +27,8 @@ const T_HELLO = 1, T_READY = 2, T_PAGES = 3, T_FINAL = 4, T_RESUMED = 5, T_ABORT
 /** The message set above; a target refuses a source that speaks another. */
 const PROTOCOL = 2;
 const BATCH = 256; // pages per PAGES message (1 MiB)
+/** Auto-converge's throttle (MigrationPolicy.autoConverge): first step, increment per stalled round, largest. */
+const THROTTLE_FIRST = 0.2, THROTTLE_STEP = 0.1, THROTTLE_MAX = 0.9;
 const now = () => performance.timeOrigin + performance.now(); // wall-clock ms, comparable between processes
 
 export interface MigrationPolicy {
@@ -34,6 +36,13 @@ export interface MigrationPolicy {
   downtimeMs?: number;
   /** At most this many pre-copy rounds. Default 30. */
   maxRounds?: number;
+  /**
+   * Auto-converge (as QEMU's): a guest whose dirty set stops shrinking is throttled — kept off the CPU for 20 % of
+   * the time, then 10 % more every round that still does not shrink, up to 90 % — so that it dirties memory
+   * slower than it is sent and the stop fits the downtime target. The guest runs slower until the stop, instead
+   * of pausing longer at it. Default true; false: stop and copy once the dirty set has stalled for three rounds.
+   */
+  autoConverge?: boolean;
 }
 
 export interface MigrationReport {
@@ -44,6 +53,8 @@ export interface MigrationReport {
   /** Last guest instruction on the source to first on the target (same host clock). */
   downtimeMs: number;
   lastRoundPages: number;
+  /** The largest auto-converge throttle used (the share of time the guest was kept off the CPU; 0: none). */
+  maxThrottle: number;
 }
 
 function pagesMessage(vm: Vm, gpns: number[]): Uint8Array {
@@ -77,7 +88,8 @@ export async function migrateOut(ctl: VmController, host: string, port: number, 
   const vm = ctl.vm, t0 = now();
   if (vm.exited) throw new WasmvisorError("the guest has already ended (it powered off): there is nothing to migrate");
   await vm.lazy?.complete(); // pre-copy reads all of memory
-  const downtimeMs = policy.downtimeMs ?? 60, maxRounds = policy.maxRounds ?? 30;
+  const downtimeMs = policy.downtimeMs ?? 60, maxRounds = policy.maxRounds ?? 30, autoConverge = policy.autoConverge !== false;
+  let maxThrottle = 0;
   let ch: Channel;
   try { ch = await Channel.connect(host, port, readPsk(pskFile)); } catch (e) {
     throw new WasmvisorError(`migration failed: ${(e as Error).message}; the VM keeps running here`);
@@ -114,7 +126,14 @@ export async function migrateOut(ctl: VmController, host: string, port: number, 
       // pre-copy), so stop and copy the rest — the downtime then exceeds the target, which the report shows.
       const fits = (todo.length * 4096 * 2) / rate <= downtimeMs && (rounds >= 2 || todo.length < 64);
       stalled = rounds >= 2 && todo.length > 0.9 * sentNow ? stalled + 1 : 0;
-      if (fits || stalled >= 3 || rounds >= maxRounds) break;
+      if (fits || rounds >= maxRounds) break;
+      if (stalled > 0 && autoConverge && ctl.throttle < THROTTLE_MAX) {
+        ctl.throttle = Math.min(THROTTLE_MAX, ctl.throttle > 0 ? ctl.throttle + THROTTLE_STEP : THROTTLE_FIRST);
+        maxThrottle = Math.max(maxThrottle, ctl.throttle);
+        stalled = 0; // (each throttle step gets its rounds to show an effect)
+        continue;
+      }
+      if (stalled >= 3) break;
     }
     // Stop-and-copy.
     ch.phase = "stop-and-copy";
@@ -141,7 +160,7 @@ export async function migrateOut(ctl: VmController, host: string, port: number, 
         if (m.type !== T_RESUMED) throw new WasmvisorError("migration target answered out of protocol");
         const at = Number(JSON.parse(m.payload.toString()).at);
         ctl.detach(); // the guest lives on at the target
-        return { rounds, pagesSent: sent, bytesSent: ch.bytesSent, totalMs: now() - t0, downtimeMs: at - paused, lastRoundPages: last.length } satisfies MigrationReport;
+        return { rounds, pagesSent: sent, bytesSent: ch.bytesSent, totalMs: now() - t0, downtimeMs: at - paused, lastRoundPages: last.length, maxThrottle } satisfies MigrationReport;
       } catch (e) {
         if (reattach) {
           await reattach();
@@ -156,6 +175,7 @@ export async function migrateOut(ctl: VmController, host: string, port: number, 
     try { await ch.send(T_ABORT, Buffer.from(JSON.stringify({ error: (e as Error).message }))); } catch { /* gone */ }
     throw new WasmvisorError(`migration failed${stopped ? " after the stop" : ""}: ${(e as Error).message}; the VM keeps running here`);
   } finally {
+    ctl.throttle = 0; // (on success the guest runs on at the target; on failure, here at full speed again)
     await ch.close().catch(() => {});
   }
 }
