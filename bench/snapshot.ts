@@ -332,12 +332,21 @@ export async function benchSnapshot(cli: string, runs: number, log: (s: string) 
 
 export interface MigrationSample {
   rounds: number; pages: number; bytes: number; totalMs: number; downtimeMs: number;
+  /** The auto-converge throttle the migration reached (0..1). */
+  throttle: number;
   /** `wasmvisor migrate` process wall time. */
   cliWallMs: number;
   /** Guest memory in use on the target (its --stats) after it ran the guest for a while. */
   targetTouchedMiB: number | null;
 }
+/**
+ * idle: Linux at its shell; dirtier: dirtier.elf at DIRTIER_RATE; fast: memcheck-long.elf, rewriting 16 MiB as
+ * fast as it runs (faster than loopback carries it), with auto-converge (the default) and, for comparison, without.
+ */
+type ScenarioName = "idle" | "dirtier" | "fast" | "fast-no-throttle";
 export interface MigrationScenario {
+  /** Only a comparison (a feature switched off): no target verdict. */
+  comparison?: boolean;
   name: string; what: string; samples: MigrationSample[];
   totalMs: Summary; downtimeMs: Summary; rounds: Summary; sentMiB: Summary; touchedMiB: number | null;
   error?: string;
@@ -377,23 +386,25 @@ class Child {
   kill(): void { if (this.c.exitCode === null && this.c.signalCode === null) this.c.kill("SIGKILL"); }
 }
 
-async function migrateOnce(cli: string, dir: string, psk: string, scenario: "idle" | "dirtier", i: number,
-  img: { kernel: string; initrd: string } | null, elf: string): Promise<MigrationSample> {
+async function migrateOnce(cli: string, dir: string, psk: string, scenario: ScenarioName, i: number,
+  img: { kernel: string; initrd: string } | null, elf: string, fastElf: string): Promise<MigrationSample> {
   const port = await freePort(), sock = join(dir, `ctl-${scenario}-${i}.sock`);
   const target = new Child(cli, ["incoming", "--listen", `127.0.0.1:${port}`, "--psk", psk, "--timeout", "3", "--stats"]);
   const source = new Child(cli, scenario === "idle"
     ? ["run", "--mem", "512M", "--control", sock, "--kernel", img!.kernel, "--initrd", img!.initrd, "--append", APPEND]
-    : ["run", "--mem", "512M", "--control", sock, elf]);
+    : ["run", "--mem", "512M", "--control", sock, scenario === "dirtier" ? elf : fastElf]);
   try {
     await target.waitFor(/waiting for a migration/, 30_000, "err");
     if (scenario === "idle") {
       await source.waitFor(new RegExp(UP), BOOT_TIMEOUT_MS);
       await new Promise((r) => setTimeout(r, 500)); // the shell prompt, then idle
-    } else {
+    } else if (scenario === "dirtier") {
       await source.waitFor(/dirtier: filled/, 30_000);
       await new Promise((r) => setTimeout(r, 1500)); // steady state: rewriting at its rate
+    } else {
+      await source.waitFor(/gen 3 ok/, 30_000); // rewriting its area, generation after generation
     }
-    const m = await runCli(cli, ["migrate", "--psk", psk, sock, `127.0.0.1:${port}`]);
+    const m = await runCli(cli, ["migrate", ...(scenario === "fast-no-throttle" ? ["--no-throttle"] : []), "--psk", psk, sock, `127.0.0.1:${port}`]);
     const x = /migrated: (\d+) rounds, (\d+) pages, (\d+) bytes in (\d+) ms, downtime ([\d.]+) ms/.exec(m.out);
     if (m.code !== 0 || !x) throw new Error(`migrate: exit status ${m.code}: ${lastLines(m.err || m.out)}`);
     const sourceCode = await source.done;
@@ -407,7 +418,8 @@ async function migrateOnce(cli: string, dir: string, psk: string, scenario: "idl
     if (code !== 3) throw new Error(`target exited with ${code} (expected 3, its --timeout): ${lastLines(target.err || target.out)}`);
     if (/FAIL/.test(target.out)) throw new Error(`guest failed on the target: ${lastLines(target.out)}`);
     const mem = /guest memory (\d+) KiB in use/.exec(target.err);
-    return { rounds: Number(x[1]), pages: Number(x[2]), bytes: Number(x[3]), totalMs: Number(x[4]), downtimeMs: Number(x[5]),
+    const th = /guest throttled up to (\d+) %/.exec(m.out);
+    return { rounds: Number(x[1]), pages: Number(x[2]), bytes: Number(x[3]), totalMs: Number(x[4]), downtimeMs: Number(x[5]), throttle: th ? Number(th[1]) / 100 : 0,
       cliWallMs: r1(m.wallMs), targetTouchedMiB: mem ? r1(Number(mem[1]) / 1024) : null };
   } finally {
     source.kill(); target.kill();
@@ -417,15 +429,17 @@ async function migrateOnce(cli: string, dir: string, psk: string, scenario: "idl
 
 export async function benchMigration(cli: string, root: string, runs: number, log: (s: string) => void): Promise<MigrationResult> {
   const img = images();
-  const elf = join(root, "guests/bin/dirtier.elf");
+  const elf = join(root, "guests/bin/dirtier.elf"), fastElf = join(root, "guests/bin/memcheck-long.elf");
   const dir = mkdtempSync(join(tmpdir(), "wv-bench-mig-"));
   const psk = join(dir, "psk");
   writeFileSync(psk, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
   const scenarios: MigrationScenario[] = [];
   try {
-    const todo: { name: "idle" | "dirtier"; what: string; skip?: string }[] = [
+    const todo: { name: ScenarioName; what: string; skip?: string; comparison?: boolean }[] = [
       { name: "idle", what: `Debian Linux at its shell (${APPEND})`, skip: typeof img === "string" ? img : undefined },
       { name: "dirtier", what: `guests/bin/dirtier.elf: 64 MiB area, ${DIRTIER_RATE} pages/s (${(DIRTIER_RATE * 4096 / 2 ** 20).toFixed(1)} MiB/s)` },
+      { name: "fast", what: "guests/bin/memcheck-long.elf: rewrites 16 MiB as fast as it runs, faster than loopback carries it; auto-converge throttles it (the default)" },
+      { name: "fast-no-throttle", what: "the same with `migrate --no-throttle`: stopped once its dirty set stalls (for comparison: no target)", comparison: true },
     ];
     for (const t of todo) {
       if (t.skip) { log(`  migration ${t.name}: SKIPPED (${t.skip})`); continue; }
@@ -433,14 +447,14 @@ export async function benchMigration(cli: string, root: string, runs: number, lo
       let error: string | undefined;
       for (let i = 0; i < runs && !error; i++) {
         try {
-          const s = await migrateOnce(cli, dir, psk, t.name, i, typeof img === "string" ? null : img, elf);
+          const s = await migrateOnce(cli, dir, psk, t.name, i, typeof img === "string" ? null : img, elf, fastElf);
           samples.push(s);
           log(`  migration ${t.name} #${i + 1}: ${s.rounds} rounds, ${s.pages} pages, ${(s.bytes / 2 ** 20).toFixed(1)} MiB in ${s.totalMs} ms, ` +
-            `downtime ${s.downtimeMs} ms (target holds ${s.targetTouchedMiB ?? "?"} MiB)`);
+            `downtime ${s.downtimeMs} ms${s.throttle ? `, throttled up to ${Math.round(s.throttle * 100)} %` : ""} (target holds ${s.targetTouchedMiB ?? "?"} MiB)`);
         } catch (e) { error = (e as Error).message; log(`  migration ${t.name}: ERROR ${error}`); }
       }
       const touched = samples.map((s) => s.targetTouchedMiB).filter((x): x is number => x !== null);
-      scenarios.push({ name: t.name, what: t.what, samples,
+      scenarios.push({ name: t.name, what: t.what, samples, ...(t.comparison ? { comparison: true } : {}),
         totalMs: summary(samples.map((s) => s.totalMs), true, 0), downtimeMs: summary(samples.map((s) => s.downtimeMs), true, 1),
         rounds: summary(samples.map((s) => s.rounds), true, 0), sentMiB: summary(samples.map((s) => s.bytes / 2 ** 20), true, 1),
         touchedMiB: touched.length ? r1(median(touched)) : null, ...(error ? { error } : {}) });
