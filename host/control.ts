@@ -2,7 +2,8 @@
 // commands (`wasmvisor snapshot`, `wasmvisor migrate`) and tools can pause, snapshot, migrate or stop it.
 //   request:  {"cmd": "snapshot", "path": "...", "incremental": false} | {"cmd": "pause"} | {"cmd": "resume"}
 //             | {"cmd": "info"} | {"cmd": "quit"}
-//             | {"cmd": "migrate", "host": "...", "port": N, "psk": "<file>", "autoConverge": true (default)}
+//             | {"cmd": "migrate", "host": "...", "port": N, "psk": "<file>", "autoConverge": true (default),
+//                "downtimeMs": 60 (default), "maxRounds": 30 (default)}
 //   replies:  {"progress": {...}} lines while working, then {"ok": true, ...} or {"ok": false, "error": "..."}
 import * as net from "node:net";
 import * as fs from "node:fs";
@@ -30,7 +31,7 @@ export async function serveControl(path: string, ctl: VmController, migrate?: Mi
     });
     sock.on("error", () => { /* the client went away */ });
     const handle = async (line: string): Promise<Record<string, unknown>> => {
-      let req: { cmd?: string; path?: string; incremental?: boolean; host?: string; port?: number; psk?: string; autoConverge?: boolean };
+      let req: { cmd?: string; path?: string; incremental?: boolean; host?: string; port?: number; psk?: string; autoConverge?: boolean; downtimeMs?: number; maxRounds?: number };
       try { req = JSON.parse(line); } catch { throw new WasmvisorError("control: not a JSON request"); }
       switch (req.cmd) {
         case "snapshot": {
@@ -46,7 +47,9 @@ export async function serveControl(path: string, ctl: VmController, migrate?: Mi
           if (!migrate) throw new WasmvisorError("control: this VM cannot migrate");
           if (typeof req.host !== "string" || !Number.isInteger(req.port) || typeof req.psk !== "string") throw new WasmvisorError("control: migrate needs host, port and psk");
           if (req.autoConverge !== undefined && typeof req.autoConverge !== "boolean") throw new WasmvisorError("control: migrate's autoConverge is true or false");
-          return migrate(req.host, req.port!, req.psk, (p) => reply({ progress: p }), { autoConverge: req.autoConverge });
+          if (req.downtimeMs !== undefined && !(typeof req.downtimeMs === "number" && req.downtimeMs > 0 && req.downtimeMs <= 60_000)) throw new WasmvisorError("control: migrate's downtimeMs is a number of milliseconds in (0, 60000]");
+          if (req.maxRounds !== undefined && !(Number.isInteger(req.maxRounds) && req.maxRounds! >= 1 && req.maxRounds! <= 1000)) throw new WasmvisorError("control: migrate's maxRounds is an integer in 1..1000");
+          return migrate(req.host, req.port!, req.psk, (p) => reply({ progress: p }), { autoConverge: req.autoConverge, downtimeMs: req.downtimeMs, maxRounds: req.maxRounds });
         default: throw new WasmvisorError(`control: unknown command ${JSON.stringify(req.cmd)}`);
       }
     };

@@ -36,10 +36,17 @@ describe("live migration", () => {
       await tgt.until(() => tgt.err.includes("waiting for a migration"));
       const src = bg(["run", "--control", sock, "--timeout", "120", guestPath("memcheck.elf")]);
       await src.until(() => src.out.includes("gen 3 ok"));
-      const m = runCli(["migrate", "--psk", psk, sock, `127.0.0.1:${p}`], { timeoutMs: 120_000 });
+      for (const [flag, value, why] of [["--downtime", "0", "is not a positive number"], ["--downtime", "61000", "is over a minute"],
+        ["--max-rounds", "2.5", "is not a whole number of rounds up to 1000"]]) {
+        const bad = runCli(["migrate", flag, value, "--psk", psk, sock, `127.0.0.1:${p}`]);
+        expect(bad.status).toBe(2);
+        expect(bad.stderr).toBe(`wasmvisor: ${flag}: '${value}' ${why}\n`);
+      }
+      const m = runCli(["migrate", "--max-rounds", "4", "--downtime", "40", "--psk", psk, sock, `127.0.0.1:${p}`], { timeoutMs: 120_000 });
       expect(m.status, m.stderr).toBe(0);
       const rep = /migrated: (\d+) rounds, (\d+) pages, (\d+) bytes in (\d+) ms, downtime ([\d.]+) ms/.exec(m.stdout);
       expect(rep, m.stdout).not.toBeNull();
+      expect(Number(rep![1])).toBeLessThanOrEqual(4);
       const s = await src.closed;
       expect(s.code, src.err).toBe(0);
       expect(src.err).toContain("the VM migrated");
