@@ -23,6 +23,8 @@ export class VmController {
   private atBoundary = false;
   /** The share of time the guest is kept off the CPU (a live migration's auto-converge: runner.ts throttle). */
   throttle = 0;
+  /** A live migration of this VM is under way (migrate.ts allows one at a time). */
+  migrating = false;
   /** True while runToExit drives this VM. */
   running = false;
   /** The newest snapshot of this VM: the parent of an incremental one. */

@@ -37,7 +37,10 @@ describe("live migration through the API", () => {
       while (refused.length === 0) await new Promise((r) => setTimeout(r, 5));
       expect(refused).toEqual(["migration peer failed authentication"]);
 
-      const report = await src.migrate("127.0.0.1", port, psk, { downtimeMs: 60 });
+      const migrating = src.migrate("127.0.0.1", port, psk, { downtimeMs: 60 });
+      // A second migration while the first runs is refused at once; the first goes on.
+      await expect(src.migrate("127.0.0.1", port, psk)).rejects.toThrow("migration failed: this VM is already being migrated; the VM keeps running here");
+      const report = await migrating;
       expect(Number(report.downtimeMs)).toBeGreaterThan(0);
       expect((await srcRun).reason).toBe("detached");
       const vm = await target;

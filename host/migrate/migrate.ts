@@ -82,9 +82,23 @@ async function sendPages(ch: Channel, vm: Vm, gpns: number[], progress: (n: numb
   await Promise.all(pending);
 }
 
-/** Source side: migrates the VM under ctl to host:port. Resolves when the target runs it (ctl is then detached). */
+/**
+ * Source side: migrates the VM under ctl to host:port. Resolves when the target runs it (ctl is then detached).
+ * One migration of a VM at a time: a second one, while the first runs, is refused at once.
+ */
 export async function migrateOut(ctl: VmController, host: string, port: number, pskFile: string,
   onProgress: (p: Progress) => void = () => {}, policy: MigrationPolicy = {}): Promise<Record<string, unknown>> {
+  if (ctl.migrating) throw new WasmvisorError("migration failed: this VM is already being migrated; the VM keeps running here");
+  ctl.migrating = true;
+  try {
+    return await migrateOutAlone(ctl, host, port, pskFile, onProgress, policy);
+  } finally {
+    ctl.migrating = false;
+  }
+}
+
+async function migrateOutAlone(ctl: VmController, host: string, port: number, pskFile: string,
+  onProgress: (p: Progress) => void, policy: MigrationPolicy): Promise<Record<string, unknown>> {
   const vm = ctl.vm, t0 = now();
   if (vm.exited) throw new WasmvisorError("the guest has already ended (it powered off): there is nothing to migrate");
   await vm.lazy?.complete(); // pre-copy reads all of memory
