@@ -318,13 +318,38 @@ export class Vm {
     }
   }
 
-  /** How many RAM pages the dirty log holds now, without taking them. */
+  /** How many RAM pages the dirty log holds now, without taking them (at most: a page may be counted twice). */
   dirtyCount(): number {
     const bits = new Uint8Array(this.memory.buffer, this.core.k.LAYOUT_DIRTY_BITMAP, Math.ceil(this.memBytes / 4096 / 8));
-    let n = 0;
+    let n = this.pendingPrimary.size;
     for (let i = 0; i < bits.length; i++) for (let b = bits[i]; b; b &= b - 1) n++;
     return n;
   }
+
+  /**
+   * The core keeps one dirty log; its consumers are several. The primary one — snapshots, whose incremental chain
+   * must hold every page written since its parent — takes it with takeDirtyGpns(). Others (a live migration's
+   * rounds) open their own log here: from then on every page the core's log yields, whoever drains it, goes to
+   * every open log, and what a secondary log drains is kept for the primary. So a migration that fails, or a
+   * checkpoint taken while a migration runs, takes no page from the other.
+   */
+  openDirtyLog(): { take(): number[]; close(): void } {
+    const log = new Set<number>();
+    this.secondaryLogs.add(log);
+    return {
+      take: () => {
+        const fresh = this.drainDirtyLog();
+        for (const g of fresh) this.pendingPrimary.add(g);
+        const out = Array.from(log).sort((a, b) => a - b);
+        log.clear();
+        return out;
+      },
+      close: () => { this.secondaryLogs.delete(log); },
+    };
+  }
+  /** Open secondary logs (openDirtyLog), and pages a secondary take drained that the primary has not taken yet. */
+  private readonly secondaryLogs = new Set<Set<number>>();
+  private readonly pendingPrimary = new Set<number>();
 
   /** Guest-physical RAM pages written since the last call (exact; see assembly/dirty.ts), then clears the log. */
   takeDirtyPages(): bigint[] {
@@ -336,6 +361,16 @@ export class Vm {
    * 1,000-page snapshot's capture made 90 KB of garbage with them).
    */
   takeDirtyGpns(): number[] {
+    const fresh = this.drainDirtyLog();
+    if (this.pendingPrimary.size === 0) return fresh;
+    for (const g of fresh) this.pendingPrimary.add(g);
+    const all = Array.from(this.pendingPrimary).sort((a, b) => a - b);
+    this.pendingPrimary.clear();
+    return all;
+  }
+
+  /** Takes the core's log (ascending page numbers) and hands a copy to every open secondary log. */
+  private drainDirtyLog(): number[] {
     const n = this.core.fn.dirty_bytes();
     this.core.fn.dirty_take(); // atomic against DMA on I/O threads
     const base = this.core.k.LAYOUT_DIRTY_COPY, first = Number(this.ramBase >> 12n);
@@ -345,6 +380,7 @@ export class Vm {
       if (b === 0) continue;
       for (let j = 0; j < 8; j++) if (b & (1 << j)) pages.push(first + i * 8 + j);
     }
+    for (const log of this.secondaryLogs) for (const g of pages) log.add(g);
     return pages;
   }
 

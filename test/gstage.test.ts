@@ -356,6 +356,25 @@ describe("dirty log", () => {
     vm.writePhys(page(20) + 0xff0n, new Uint8Array(0x20).fill(1)); // crosses into page(20) + 0x1000
     vm.zeroPhys(page(30), 0x2000);
     expect(sorted(vm.takeDirtyPages())).toEqual([page(20), page(20) + 0x1000n]);
+    // A second consumer (a live migration) opens its own log: neither takes a page from the other.
+    const g = (p: bigint) => Number(p >> 12n);
+    const log = vm.openDirtyLog();
+    vm.writePhys(page(21), new Uint8Array(8).fill(2));
+    expect(log.take()).toEqual([g(page(21))]);
+    expect(log.take()).toEqual([]);
+    expect(vm.takeDirtyGpns()).toEqual([g(page(21))]); // still there for snapshots
+    vm.writePhys(page(22), new Uint8Array(8).fill(3));
+    vm.writePhys(page(23), new Uint8Array(8).fill(3));
+    expect(vm.takeDirtyGpns()).toEqual([g(page(22)), g(page(23))]);
+    vm.writePhys(page(24), new Uint8Array(8).fill(4));
+    expect(vm.dirtyCount()).toBe(1);
+    expect(log.take()).toEqual([g(page(22)), g(page(23)), g(page(24))]); // (what the snapshot took too)
+    expect(vm.dirtyCount()).toBe(1); // page 24, kept for the primary
+    expect(vm.takeDirtyGpns()).toEqual([g(page(24))]);
+    log.close();
+    vm.writePhys(page(25), new Uint8Array(8).fill(5));
+    expect(vm.takeDirtyGpns()).toEqual([g(page(25))]);
+    expect(log.take()).toEqual([]); // (closed: it gets nothing more)
   });
 
   it("stores through Sv39 from S-mode dirty the physical pages, and the page-table page when D is set by the walker", () => {

@@ -19,7 +19,7 @@ import { WasmvisorError } from "../errors.js";
 import type { VmController } from "../controller.js";
 import type { Vm } from "../vm.js";
 import type { Progress } from "../progress.js";
-import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, fullPages, dirtyPages, createMachine, applyCore, PageSink, type MachineConfig } from "../snapshot/vmstate.js";
+import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, fullPages, createMachine, applyCore, PageSink, type MachineConfig } from "../snapshot/vmstate.js";
 import { attachDevices, type DeviceOptions } from "../virtio/devices.js";
 import type { VirtualSwitch } from "../virtio/switch.js";
 
@@ -109,6 +109,7 @@ async function migrateOutAlone(ctl: VmController, host: string, port: number, ps
     throw new WasmvisorError(`migration failed: ${(e as Error).message}; the VM keeps running here`);
   }
   let sent = 0, rounds = 0, stopped = false;
+  let log: ReturnType<Vm["openDirtyLog"]> | undefined;
   const ramPages = vm.memBytes / 4096;
   const prog = (phase: string) => (n: number) => { sent += n; onProgress({ phase, done: sent * 4096, total: ramPages * 4096 }); };
   try {
@@ -119,7 +120,9 @@ async function migrateOutAlone(ctl: VmController, host: string, port: number, ps
     if (ready.type !== T_READY) throw new WasmvisorError("migration target answered out of protocol");
     // Round 0: everything the guest has; later rounds: what it dirtied during the previous one.
     ch.phase = "pre-copy";
-    dirtyPages(vm);
+    // The migration's own dirty log (vm.openDirtyLog): what it takes, snapshots of this VM still get, so a
+    // migration that fails (or a checkpoint taken meanwhile) leaves the incremental snapshot chain exact.
+    log = vm.openDirtyLog();
     let todo = fullPages(vm);
     let stalled = 0; // consecutive rounds whose dirty set did not shrink by a tenth
     for (;;) {
@@ -132,7 +135,7 @@ async function migrateOutAlone(ctl: VmController, host: string, port: number, ps
       if (synced.type !== T_SYNCED) throw new WasmvisorError("migration target answered out of protocol");
       const ms = Math.max(performance.now() - r0, 1), rate = Math.max((ch.bytesSent - bytes0) / ms, 1); // bytes/ms, target's work included
       const sentNow = todo.length;
-      todo = dirtyPages(vm);
+      todo = log.take();
       // Stop when the rest fits the downtime target with a margin of 2. Round 0 always has a successor unless
       // almost nothing is dirty: the target's first write of a page costs a page fault, and pages re-sent in later
       // rounds are already mapped there. A guest that dirties memory as fast as it can be sent never fits: once
@@ -155,7 +158,7 @@ async function migrateOutAlone(ctl: VmController, host: string, port: number, ps
       if (vm.exited) throw new WasmvisorError("the guest has already ended (it powered off): there is nothing to migrate");
       const paused = now();
       stopped = true;
-      const last = [...new Set([...todo, ...dirtyPages(vm)])].sort((a, b) => a - b);
+      const last = [...new Set([...todo, ...log!.take()])].sort((a, b) => a - b);
       await sendPages(ch, vm, last, prog("stop-and-copy"));
       const core = coreSection(vm).data;
       const devState = devicesSection(vm).data;
@@ -190,6 +193,7 @@ async function migrateOutAlone(ctl: VmController, host: string, port: number, ps
     throw new WasmvisorError(`migration failed${stopped ? " after the stop" : ""}: ${(e as Error).message}; the VM keeps running here`);
   } finally {
     ctl.throttle = 0; // (on success the guest runs on at the target; on failure, here at full speed again)
+    log?.close();
     await ch.close().catch(() => {});
   }
 }
