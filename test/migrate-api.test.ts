@@ -6,9 +6,8 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { createVm, incomingVm, type VirtualMachine } from "../host/api.js";
 import { guestPath } from "./helpers";
-import { createServer, type AddressInfo, type Socket } from "node:net";
-import { readFileSync } from "node:fs";
-import { Channel } from "../host/migrate/channel.js";
+import type { Server } from "node:net";
+import { fakeTarget } from "./fake-target";
 import { restoreSnapshot } from "../host/snapshot/ops.js";
 import { vmDigest } from "../host/snapshot/vmstate.js";
 import { Vm } from "../host/vm.js";
@@ -75,7 +74,7 @@ describe("live migration through the API", () => {
 
   it("a migration that fails after its rounds began takes no page from the snapshot chain: the next incremental snapshot restores the guest exactly", async () => {
     const d = mkdtempSync(join(tmpdir(), "wv-migapi-"));
-    const server = createServer();
+    const servers: Server[] = [];
     try {
       const psk = join(d, "psk");
       writeFileSync(psk, randomBytes(32));
@@ -90,19 +89,9 @@ describe("live migration through the API", () => {
       src.vm.writePhys(0x8300_0000n, new Uint8Array(4096).fill(0x5a));
       // A target that holds the key, takes the first round whole, and dies early in the second (the guest runs
       // on meanwhile, dirtying its area): the migration's log has been taken at least once.
-      await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-      const fake = (async () => {
-        const ch = await Channel.accept(server, readFileSync(psk));
-        let syncs = 0;
-        for (;;) {
-          const m = await ch.recv();
-          if (m.type === 1) await ch.send(2, Buffer.from("{}")); // HELLO -> READY
-          if (m.type === 7) { syncs++; await ch.send(8, Buffer.alloc(0)); } // SYNC -> SYNCED
-          if (m.type === 3 && syncs >= 1) break; // a page batch of round 2
-        }
-        (ch as unknown as { socket: Socket }).socket.destroy();
-      })().catch(() => {});
-      await expect(src.migrate("127.0.0.1", (server.address() as AddressInfo).port, psk)).rejects.toThrow(/the VM keeps running here/);
+      const { port, server, done: fake } = await fakeTarget(psk, (seen) => seen.type === 3 && seen.syncs >= 1); // a page batch of round 2
+      servers.push(server);
+      await expect(src.migrate("127.0.0.1", port, psk)).rejects.toThrow(/the VM keeps running here/);
       await fake;
       await new Promise((r) => setTimeout(r, 200)); // (it dirties more)
       src.pause();
@@ -112,7 +101,7 @@ describe("live migration through the API", () => {
       src.resume();
       src.stop();
       await srcRun;
-    } finally { server.close(); rmSync(d, { recursive: true, force: true }); }
+    } finally { for (const s of servers) s.close(); rmSync(d, { recursive: true, force: true }); }
   }, 120_000);
 
   it("auto-converge's throttle keeps a busy guest off the CPU for its share of the time", async () => {

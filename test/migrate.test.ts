@@ -2,13 +2,13 @@
 // and checks it, the Debian Linux shell across a migration, and every way it can fail leaving the source running.
 import { describe, it, expect } from "vitest";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
-import { Channel } from "../host/migrate/channel.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { runCli, guestPath, CLI } from "./helpers";
+import { fakeTarget } from "./fake-target";
 import { cachedImages } from "../host/files.js";
 
 function bg(args: string[], stdin: "ignore" | "pipe" = "ignore") {
@@ -74,22 +74,10 @@ describe("live migration", () => {
       // 1. A target that holds the key but cuts the connection mid-transfer, and 2. one that takes everything,
       // the final state included, and then vanishes without confirming: the source must resume the guest.
       for (const cutAfter of ["pages", "final"] as const) {
-        const server = net.createServer();
-        await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-        const fake = (async () => {
-          const ch = await Channel.accept(server, readFileSync(psk));
-          let n = 0;
-          for (;;) {
-            const m = await ch.recv();
-            if (m.type === 1) await ch.send(2, Buffer.from("{}")); // HELLO -> READY
-            if (m.type === 7) await ch.send(8, Buffer.alloc(0)); // SYNC -> SYNCED (the end of a pre-copy round)
-            if (m.type === 3 && cutAfter === "pages" && ++n === 3) break;
-            if (m.type === 4) break; // FINAL
-          }
-          (ch as unknown as { socket: net.Socket }).socket.destroy(); // a dead peer: no orderly close
-        })().catch(() => {});
+        const { port: fp, server, done: fake } = await fakeTarget(psk, (seen) =>
+          (seen.type === 3 && cutAfter === "pages" && seen.batches === 3) || seen.type === 4); // a page batch, or FINAL
         // (Not spawnSync: the fake target runs on this process's event loop.)
-        const mm = bg(["migrate", "--psk", psk, sock, `127.0.0.1:${(server.address() as net.AddressInfo).port}`]);
+        const mm = bg(["migrate", "--psk", psk, sock, `127.0.0.1:${fp}`]);
         const r = await mm.closed;
         expect(r.code, `${cutAfter}: ${mm.out} ${mm.err}`).not.toBe(0);
         expect(mm.err.trim().split("\n"), cutAfter).toHaveLength(1);
