@@ -76,7 +76,7 @@ other commands (each with --help):
   wasmvisor merge SNAPSHOT OUT                          merge an incremental chain into one full snapshot
   wasmvisor inspect [--memory] [--json] SNAPSHOT        what a snapshot or chain holds, and whether it is intact
   wasmvisor migrate [options] --psk FILE CONTROL-SOCKET HOST:PORT  live-migrate a VM started with --control ...
-  wasmvisor incoming --listen [HOST:]PORT --psk FILE    ... to a process waiting for it
+  wasmvisor incoming --listen [HOST:]PORT --psk FILE [--wait S]  ... to a process waiting for it
 
 exit codes: 0 guest passed / powered off with 0; 1 guest reported failure; N the guest's own
 poweroff code; 2 usage or bad input; 3 timeout; 4 guest error; 70 internal error`;
@@ -502,12 +502,15 @@ up to 90 %) until the rest fits the downtime target; --no-throttle stops and cop
 }
 
 async function cmdIncoming(argv: string[]): Promise<number> {
-  const usage = `usage: wasmvisor incoming --listen [HOST:]PORT --psk FILE [run options]
+  const usage = `usage: wasmvisor incoming --listen [HOST:]PORT --psk FILE [--wait SECONDS] [run options]
 Waits for a live migration ('wasmvisor migrate'), then runs the VM as 'run' does (same options as restore).
-A connection that does not prove the key, and a migration that fails, are reported and the waiting goes on.`;
-  const r = parseSub(argv, usage, { ...RUN_FLAG_OPTIONS, listen: { type: "string" }, psk: { type: "string" }, io: { type: "string" }, bridge: { type: "string", multiple: true } });
+A connection that does not prove the key, and a migration that fails, are reported and the waiting goes on;
+--wait gives up after SECONDS without a migration under way (exit 2).`;
+  const r = parseSub(argv, usage, { ...RUN_FLAG_OPTIONS, listen: { type: "string" }, psk: { type: "string" }, io: { type: "string" }, bridge: { type: "string", multiple: true }, wait: { type: "string" } });
   if (!r) return ExitCode.OK;
-  const o = r.values as RunFlags & { listen?: string; psk?: string; io?: string; bridge?: string[]; timeout?: string; "max-insns"?: string };
+  const o = r.values as RunFlags & { listen?: string; psk?: string; io?: string; bridge?: string[]; timeout?: string; "max-insns"?: string; wait?: string };
+  const waitS = o.wait !== undefined ? parseNumber(o.wait, "--wait") : undefined;
+  const giveUp = waitS !== undefined ? AbortSignal.timeout(waitS * 1000) : undefined;
   if (!o.listen || !o.psk) throw new WasmvisorError("incoming: needs --listen [HOST:]PORT and --psk FILE");
   const m = /^(?:(.+):)?(\d+)$/.exec(o.listen);
   if (!m) throw new WasmvisorError(`--listen: '${o.listen}' is not [HOST:]PORT`);
@@ -527,10 +530,11 @@ A connection that does not prove the key, and a migration that fails, are report
       try {
         got = await migrateIn(server, psk, {
           io: o.io as "thread" | "sync" | undefined, onConsole: consoleOut,
-          onRefused,
+          onRefused, signal: giveUp,
         });
         break;
       } catch (e) {
+        if (giveUp?.aborted) throw new WasmvisorError(`incoming: no migration came within ${waitS} s (--wait)`);
         if (!(e instanceof WasmvisorError)) throw e;
         process.stderr.write(`wasmvisor: migration failed: ${e.message}; waiting for another on ${where}\n`);
       }

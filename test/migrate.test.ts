@@ -120,6 +120,18 @@ describe("live migration", () => {
     } finally { rmSync(d, { recursive: true, force: true }); }
   }, 240_000);
 
+  it("incoming --wait gives up when no migration comes (exit 2, one line after the waiting one)", () => {
+    const d = mkdtempSync(join(tmpdir(), "wv-mig-"));
+    try {
+      writeFileSync(join(d, "psk"), randomBytes(32));
+      const r = runCli(["incoming", "--listen", String(port()), "--psk", join(d, "psk"), "--wait", "0.5"]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^wasmvisor: waiting for a migration on 127\.0\.0\.1:\d+\nwasmvisor: incoming: no migration came within 0\.5 s \(--wait\)\n$/);
+      const bad = runCli(["incoming", "--listen", String(port()), "--psk", join(d, "psk"), "--wait", "soon"]);
+      expect(bad.stderr).toBe("wasmvisor: --wait: 'soon' is not a positive number\n");
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  });
+
   const img = cachedImages();
   it.skipIf(!img)("the Debian Linux shell keeps running across a migration", async () => {
     const d = mkdtempSync(join(tmpdir(), "wv-mig-"));
