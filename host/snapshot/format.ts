@@ -213,8 +213,8 @@ export interface LoadedSnapshot extends SnapshotView {
 
 /** A chain merged: the newest file's configuration and sections, and for each page its newest copy. */
 export interface ChainView extends SnapshotView {
-  /** The files, newest first. */
-  readonly layers: readonly { path: string; digest: string }[];
+  /** The files, newest first (each validated; the view closes them). */
+  readonly layers: readonly LoadedSnapshot[];
 }
 
 // ---------------------------------------------------------------------------------------------- writing
@@ -1069,10 +1069,9 @@ export async function readChain(path: string, opts: ReadOptions = {}): Promise<C
 function mergedView(layers: LoadedSnapshot[]): ChainView {
   const newest = layers[0];
   const indexed = layers.every((l) => l.indexed);
-  const info = layers.map((l) => ({ path: l.path, digest: l.digest }));
   if (layers.length === 1) {
     // One file: its own pages (a restore's latency counts; the merge below costs milliseconds).
-    return { abi: newest.abi, config: newest.config, sections: newest.sections, section: newest.section, indexed, layers: info,
+    return { abi: newest.abi, config: newest.config, sections: newest.sections, section: newest.section, indexed, layers,
       pages: newest.pages, close: () => newest.close() };
   }
   // Owner of each page: the newest layer that holds it. Pages are listed oldest layer first and in file order
@@ -1106,7 +1105,7 @@ function mergedView(layers: LoadedSnapshot[]): ChainView {
     sections: newest.sections,
     section: newest.section,
     indexed,
-    layers: info,
+    layers,
     pages: { gpns, get: (i: number) => layers[from[2 * i]].pages.get(from[2 * i + 1]), record: (first) => records.get(first) },
     async close() { await Promise.all(layers.map((l) => l.close())); },
   };

@@ -1,7 +1,6 @@
 // What a snapshot file (or an incremental chain) holds, and whether it is intact, without restoring it: the
 // `wasmvisor inspect` command, for checking checkpoints before relying on them.
-import { statSync } from "node:fs";
-import { readChain, readSnapshot, parentPath, PAGE_SIZE, type LoadedSnapshot } from "./format.js";
+import { readChain, PAGE_SIZE } from "./format.js";
 import { checkMachineConfig, type MachineConfig } from "./vmstate.js";
 
 export interface LayerReport {
@@ -37,21 +36,14 @@ export interface SnapshotReport {
  */
 export async function inspectSnapshot(path: string, opts: { memory?: boolean } = {}): Promise<SnapshotReport> {
   const chain = await readChain(path, { deferPages: true, expectConfig: checkMachineConfig });
-  const layers: LayerReport[] = [];
   try {
-    // Per-file figures (readChain keeps only paths and digests): each file again. With `memory`, every chunk of
-    // every file is unpacked, those whose pages a newer file replaces too: a damaged one is damage all the same.
-    for (let cur = path, i = 0; i < chain.layers.length; i++) {
-      const f: LoadedSnapshot = await readSnapshot(cur, { deferPages: true });
-      try {
-        if (opts.memory) for (let p = 0; p < f.pages.gpns.length; p++) await f.pages.get(p);
-        layers.push({
-          path: cur, formatVersion: f.formatVersion, abi: f.abi, bytes: statSync(cur).size, pages: f.pages.gpns.length,
-          chunks: f.pages.chunks.length, digest: f.digest, ...(f.parent ? { parent: { ...f.parent } } : {}),
-        });
-        if (f.parent) cur = parentPath(cur, f.parent);
-      } finally { await f.close(); }
-    }
+    // With `memory`, every chunk of every file is unpacked, those whose pages a newer file replaces too: a damaged
+    // one is damage all the same.
+    if (opts.memory) for (const f of chain.layers) for (let p = 0; p < f.pages.gpns.length; p++) await f.pages.get(p);
+    const layers: LayerReport[] = chain.layers.map((f) => ({
+      path: f.path, formatVersion: f.formatVersion, abi: f.abi, bytes: f.bytes, pages: f.pages.gpns.length,
+      chunks: f.pages.chunks.length, digest: f.digest, ...(f.parent ? { parent: { ...f.parent } } : {}),
+    }));
     const cfg = chain.config as MachineConfig;
     return {
       path, layers, memBytes: cfg.memBytes, deterministic: cfg.deterministic, devices: cfg.devices.map((d) => d.kind),
