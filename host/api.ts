@@ -14,7 +14,7 @@ import { VmController } from "./controller.js";
 import { restoreSnapshot } from "./snapshot/ops.js";
 import type { WriteResult } from "./snapshot/format.js";
 import type { Progress } from "./progress.js";
-import { migrateOut, migrateIn, type MigrationPolicy } from "./migrate/migrate.js";
+import { migrateOut, receiveMigration, type MigrationPolicy } from "./migrate/migrate.js";
 import { readPsk } from "./migrate/channel.js";
 import { createServer, type AddressInfo } from "node:net";
 
@@ -203,21 +203,14 @@ export async function incomingVm(config: IncomingConfig): Promise<VirtualMachine
   let m: VirtualMachine | undefined;
   try {
     onListening?.((server.address() as AddressInfo).port);
-    for (;;) {
-      try {
-        const got = await migrateIn(server, pskFile, {
-          io: vmConfig.io, sw: vmConfig.switch, onRefused, onProgress, signal,
-          onConsole: (b) => { m?.console.write(b); m?.emit("output", b); },
-        });
-        m = new VirtualMachine(vmConfig, got.vm);
-        await got.confirm();
-        void m.start().catch(() => {}); // (the caller has the promise through start(), or the events)
-        return m;
-      } catch (e) {
-        if (!(e instanceof WasmvisorError) || signal?.aborted) throw e;
-        onFailed?.(e);
-      }
-    }
+    const got = await receiveMigration(server, pskFile, {
+      io: vmConfig.io, sw: vmConfig.switch, onRefused, onProgress, signal, onFailed,
+      onConsole: (b) => { m?.console.write(b); m?.emit("output", b); },
+    });
+    m = new VirtualMachine(vmConfig, got.vm);
+    await got.confirm();
+    void m.start().catch(() => {}); // (the caller has the promise through start(), or the events)
+    return m;
   } finally {
     server.close();
   }

@@ -20,7 +20,7 @@ import { VmController } from "./controller.js";
 import { serveControl, controlRequest } from "./control.js";
 import { progressReporter } from "./progress.js";
 import { vmDigest } from "./snapshot/vmstate.js";
-import { migrateOut, migrateIn } from "./migrate/migrate.js";
+import { migrateOut, receiveMigration } from "./migrate/migrate.js";
 import { readPsk } from "./migrate/channel.js";
 import { refusedReporter } from "./migrate/accept.js";
 import { restoreSnapshot, mergeToFull } from "./snapshot/ops.js";
@@ -526,19 +526,13 @@ A connection that does not prove the key, and a migration that fails, are report
   const onRefused = refusedReporter((line) => process.stderr.write(`wasmvisor: ${line}\n`));
   let got;
   try {
-    for (;;) {
-      try {
-        got = await migrateIn(server, psk, {
-          io: o.io as "thread" | "sync" | undefined, onConsole: consoleOut,
-          onRefused, signal: giveUp,
-        });
-        break;
-      } catch (e) {
-        if (giveUp?.aborted) throw new WasmvisorError(`incoming: no migration came within ${waitS} s (--wait)`);
-        if (!(e instanceof WasmvisorError)) throw e;
-        process.stderr.write(`wasmvisor: migration failed: ${e.message}; waiting for another on ${where}\n`);
-      }
-    }
+    got = await receiveMigration(server, psk, {
+      io: o.io as "thread" | "sync" | undefined, onConsole: consoleOut, onRefused, signal: giveUp,
+      onFailed: (e) => process.stderr.write(`wasmvisor: migration failed: ${e.message}; waiting for another on ${where}\n`),
+    });
+  } catch (e) {
+    if (giveUp?.aborted) throw new WasmvisorError(`incoming: no migration came within ${waitS} s (--wait)`);
+    throw e;
   } finally {
     server.close();
   }

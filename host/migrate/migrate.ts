@@ -210,6 +210,22 @@ export interface IncomingOptions {
 }
 
 /**
+ * Target side, as `wasmvisor incoming` and incomingVm wait: migrateIn until a migration succeeds. One that fails
+ * after it began (the source keeps its VM) is reported through `onFailed` and the wait goes on; only `signal`
+ * (or an error that is not a migration's) ends it.
+ */
+export async function receiveMigration(server: net.Server, pskFile: string, opts: IncomingOptions & { onFailed?: (e: WasmvisorError) => void } = {}): Promise<{ vm: Vm; confirm: () => Promise<void> }> {
+  for (;;) {
+    try {
+      return await migrateIn(server, pskFile, opts);
+    } catch (e) {
+      if (!(e instanceof WasmvisorError) || opts.signal?.aborted) throw e;
+      opts.onFailed?.(e);
+    }
+  }
+}
+
+/**
  * Target side: accepts one migration on `server`, and returns the VM, ready to run, once the source has handed it
  * over (the caller runs it; RESUMED is sent by `confirm`, just before the first instruction). The source is the
  * first connection that authenticates (accept.ts: others are dropped and reported through `onRefused`). If the
