@@ -1,10 +1,10 @@
 // The snapshot container (host/snapshot/format.ts), atomic replacement (host/snapshot/atomic.ts) and the progress
 // reporter (host/progress.ts): round trips, every kind of damage refused with its message, chains, kills mid-write.
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { describe, it, expect, beforeAll, afterAll, vi } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
 import ts from "typescript";
@@ -15,7 +15,7 @@ import {
 } from "../host/snapshot/format.js";
 import { atomicWrite, cleanStaleTemps } from "../host/snapshot/atomic.js";
 import { inspectSnapshot } from "../host/snapshot/inspect.js";
-import { stopCompressors } from "../host/snapshot/compressor.js";
+import { compressChunk, stopCompressors } from "../host/snapshot/compressor.js";
 import { BufferPool } from "../host/snapshot/pool.js";
 import { progressReporter, TypedEmitter, type Progress } from "../host/progress.js";
 import { WasmvisorError } from "../host/errors.js";
@@ -171,6 +171,23 @@ describe("snapshot format", () => {
     // A source that reuses one shared page for every call is not stable: each page must be copied when given.
     const scratch = new Uint8Array(new SharedArrayBuffer(4096));
     expect(await digestOf({ gpns, get: (i) => { scratch.set(m.get(gpns[i])!); return scratch; } })).toBe(want.digest);
+  });
+
+  it("a chunk waits for the first free compression thread, not behind a long one", async () => {
+    // One long job (16 MiB of noise, ~0.1 s) and three short ones posted after it. Dealt out as they were posted, the
+    // third short job queued behind the long one on its thread; claimed by the first free thread, every short one
+    // is done before the long one.
+    const noise = (n: number) => { const b = new Uint8Array(new SharedArrayBuffer(n)); for (let i = 0; i < n; i += 65536) b.set(createHash("sha256").update(String(i)).digest().subarray(0, Math.min(32, n - i)), i); for (let i = 32; i < n; i++) b[i] ^= b[i - 32] * 31 + i; return b; };
+    const job = (src: Uint8Array) => ({ level: 1, raw: { buffer: src.buffer as SharedArrayBuffer, offset: 0, length: src.length },
+      out: new SharedArrayBuffer(src.length), outOffset: 0, outBytes: src.length });
+    const big = noise(16 << 20), small = noise(64 << 10);
+    const order: string[] = [];
+    const runs = [compressChunk(job(big)).then((d) => { order.push("long"); return d; }),
+      ...[1, 2, 3].map((k) => compressChunk(job(small)).then((d) => { order.push(`short ${k}`); return d; }))];
+    const done = await Promise.all(runs);
+    expect(done[0].rawLen).toBe(16 << 20);
+    expect(done.slice(1).map((d) => d.rawLen)).toEqual([65536, 65536, 65536]);
+    if (availableParallelism() >= 2) expect(order.at(-1)).toBe("long"); // (one thread only: all queue behind it)
   });
 
   it("a compression thread that dies fails the write in one line; the old file stays; the next write works", async () => {
@@ -475,16 +492,22 @@ describe("snapshot format", () => {
 });
 
 describe("buffer pool", () => {
-  it("keeps given buffers for reuse (largest first) and warms one ahead of need", () => {
+  it("keeps given buffers for reuse (largest first) and warms one ahead of need (touching it again after a second of disuse)", () => {
     const p = new BufferPool(1, true);
     p.warm(3 * 4096);
     const b = p.take(4096); // the warmed buffer, not a new one of the size asked
     expect(b.length).toBe(3 * 4096);
     expect(b.buffer).toBeInstanceOf(SharedArrayBuffer);
-    p.give(b);
-    b.fill(0xff);
-    p.warm(2 * 4096); // one that fits is kept already: nothing new, but its first 2 pages are touched again
-    expect([b[0], b[4096], b[8192]]).toEqual([0, 0, 0xff]);
+    vi.useFakeTimers({ toFake: ["performance"] });
+    try {
+      p.give(b);
+      b.fill(0xff);
+      p.warm(2 * 4096); // one that fits is kept already, and was given back just now: nothing new, nothing touched
+      expect([b[0], b[4096], b[8192]]).toEqual([0xff, 0xff, 0xff]);
+      vi.advanceTimersByTime(1500);
+      p.warm(2 * 4096); // kept for a while (the host may have reclaimed it): its first 2 pages are touched again
+      expect([b[0], b[4096], b[8192]]).toEqual([0, 0, 0xff]);
+    } finally { vi.useRealTimers(); }
     expect(p.take(2 * 4096)).toBe(b);
     p.give(Buffer.alloc(4096));
     p.give(b); // over the limit of one: the smaller goes

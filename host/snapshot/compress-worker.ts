@@ -1,7 +1,7 @@
 // Entry of a snapshot compression thread: packs one memory chunk from shared memory (guest memory while the VM is
 // held, or a private copy), compresses it and checksums its record, so that the main thread (the vCPU's) only
 // writes finished records.
-import { parentPort } from "node:worker_threads";
+import { parentPort, threadId, workerData } from "node:worker_threads";
 import { PAGE_SIZE, KIND_CHUNK, CODEC_STORED, encodeSync, recordHead, recordSum } from "./record.js";
 import type { ChunkJob, ChunkDone } from "./compressor.js";
 
@@ -48,7 +48,11 @@ function pack(j: ChunkJob): ChunkDone {
   return { id: j.id, codec, len: stored.length, rawLen: r.length, sum };
 }
 
+/** The claim slots (compressor.ts): every thread is sent every job, and runs only those it claims first. */
+const claims = new Int32Array((workerData as { claims: SharedArrayBuffer }).claims);
+
 parentPort!.on("message", (j: ChunkJob) => {
+  if (Atomics.compareExchange(claims, j.id % claims.length, j.id, -threadId) !== j.id) return; // another thread's
   let reply: ChunkDone | { id: number; error: string };
   try { reply = pack(j); } catch (e) { reply = { id: j.id, error: (e as Error).message }; }
   parentPort!.postMessage(reply);

@@ -1,4 +1,4 @@
-// Compression threads for snapshot memory chunks (compress-worker.ts): the packing, DEFLATE and SHA-256 of a
+// Compression threads for snapshot memory chunks (compress-worker.ts): the packing, DEFLATE and checksum of a
 // chunk run beside the vCPU's thread, which only writes the finished records. Started on first use, one per core
 // (at most 4), and stopped after a minute without work, so that an idle host process keeps its small footprint.
 import { Worker } from "node:worker_threads";
@@ -32,12 +32,27 @@ export interface ChunkDone {
 
 const IDLE_MS = 60_000;
 
+/**
+ * Claim slots shared with the threads. Every job is posted to every thread, and the first thread that reaches it
+ * claims it (compress-worker.ts: compareExchange of the job's slot from its id to minus the thread's id) and runs it;
+ * the others skip it. So a thread that lost its core to another process (this host's neighbours), or to the main
+ * thread writing, no longer holds up the jobs queued behind its current one: the free thread takes them. (Jobs were
+ * dealt out when posted before: a 1,000-page snapshot's last chunk then waited up to a whole chunk for a thread
+ * that had stalled, 10–25 ms, while the other sat idle.) A slot is reused CLAIM_SLOTS jobs later; ids are unique
+ * up to ID_WRAP, so a stale message never matches a newer job's slot.
+ */
+const CLAIM_SLOTS = 1 << 12;
+const ID_WRAP = 1 << 30;
+const claims = new Int32Array(new SharedArrayBuffer(CLAIM_SLOTS * 4));
+
 interface Thread {
   worker: Worker;
-  pending: Map<number, { resolve: (d: ChunkDone) => void; reject: (e: Error) => void }>;
+  /** Its thread id, as it claims (minus it, in the claim slot). */
+  id: number;
 }
 
 let threads: Thread[] = [];
+const pending = new Map<number, { resolve: (d: ChunkDone) => void; reject: (e: Error) => void }>();
 let nextId = 1;
 let idleTimer: NodeJS.Timeout | undefined;
 
@@ -48,23 +63,40 @@ function script(): string {
   return existsSync(here) ? here : fileURLToPath(new URL("../../dist/host/snapshot/compress-worker.js", import.meta.url));
 }
 
+function settle(id: number): { resolve: (d: ChunkDone) => void; reject: (e: Error) => void } | undefined {
+  const p = pending.get(id);
+  pending.delete(id);
+  if (pending.size === 0) {
+    for (const t of threads) t.worker.unref(); // referenced only while there is work (a waiting snapshot keeps the process alive)
+    armIdle();
+  }
+  return p;
+}
+
 function start(): Thread {
-  const worker = new Worker(script());
-  const t: Thread = { worker, pending: new Map() };
-  worker.unref(); // referenced only while it has work (a waiting snapshot must keep the process alive)
+  const worker = new Worker(script(), { workerData: { claims: claims.buffer } });
+  const t: Thread = { worker, id: worker.threadId };
+  if (pending.size === 0) worker.unref();
+  let failed = false;
   const fail = (why: string) => {
+    if (failed) return;
+    failed = true;
     threads = threads.filter((x) => x !== t);
-    for (const p of t.pending.values()) p.reject(new WasmvisorError(`snapshot compression thread failed: ${why}`));
-    t.pending.clear();
+    // The jobs it claimed fail, and so do those no thread has claimed yet: they are withdrawn first (their slot
+    // cleared, so that no thread can take them later and write into buffers that go back to the pools now). Jobs
+    // other threads are running go on.
+    for (const id of [...pending.keys()]) {
+      const slot = id % CLAIM_SLOTS;
+      if (Atomics.load(claims, slot) === -t.id || Atomics.compareExchange(claims, slot, id, 0) === id) {
+        settle(id)?.reject(new WasmvisorError(`snapshot compression thread failed: ${why}`));
+      }
+    }
   };
   worker.on("message", (m: ChunkDone | { id: number; error: string }) => {
-    const p = t.pending.get(m.id);
+    const p = settle(m.id);
     if (!p) return;
-    t.pending.delete(m.id);
-    if (t.pending.size === 0) worker.unref();
     if ("error" in m) p.reject(new WasmvisorError(`snapshot: ${m.error}`));
     else p.resolve(m);
-    armIdle();
   });
   worker.on("error", (e) => fail(e.message));
   worker.on("exit", (code) => fail(`it exited (status ${code})`));
@@ -73,23 +105,27 @@ function start(): Thread {
 
 function armIdle(): void {
   clearTimeout(idleTimer);
-  if (threads.some((t) => t.pending.size > 0)) return;
+  if (pending.size > 0) return;
   idleTimer = setTimeout(() => { void stopCompressors(); }, IDLE_MS).unref();
 }
 
-/** Packs, compresses and checksums one chunk on the least busy compression thread. */
+/** Packs, compresses and checksums one chunk on whichever compression thread is free first. */
 export function compressChunk(job: Omit<ChunkJob, "id">): Promise<ChunkDone> {
   clearTimeout(idleTimer);
   const want = Math.min(4, Math.max(1, availableParallelism()));
-  let t = threads.find((x) => x.pending.size === 0);
-  if (!t && threads.length < want) threads.push(t = start());
-  t ??= threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
-  const id = nextId++;
-  const thread = t;
+  while (threads.length < want) threads.push(start());
+  const id = nextId;
+  nextId = nextId + 1 >= ID_WRAP ? 1 : nextId + 1;
+  const slot = id % CLAIM_SLOTS;
+  // (The job CLAIM_SLOTS before this one must have been claimed: a slot holding an id is a job no thread took yet.)
+  if (Atomics.load(claims, slot) > 0 && pending.has(Atomics.load(claims, slot))) {
+    return Promise.reject(new WasmvisorError(`snapshot: more than ${CLAIM_SLOTS} chunks waiting for compression`));
+  }
+  Atomics.store(claims, slot, id);
   return new Promise<ChunkDone>((resolve, reject) => {
-    if (thread.pending.size === 0) thread.worker.ref();
-    thread.pending.set(id, { resolve, reject });
-    thread.worker.postMessage({ ...job, id } satisfies ChunkJob);
+    if (pending.size === 0) for (const t of threads) t.worker.ref();
+    pending.set(id, { resolve, reject });
+    for (const t of threads) t.worker.postMessage({ ...job, id } satisfies ChunkJob);
   });
 }
 

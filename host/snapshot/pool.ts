@@ -4,9 +4,17 @@
 // that an idle host process returns to its small footprint.
 
 const IDLE_MS = 60_000;
+/**
+ * A buffer given back less than this long ago is taken to be still in place (warm does not touch it again): the
+ * reclaim warm guards against was seen after seconds of disuse, and touching 4 MiB a byte per page cost ~0.35 ms
+ * of the main thread before every snapshot taken in a row.
+ */
+const RECENT_MS = 1000;
 
 export class BufferPool {
   private free: Buffer[] = [];
+  /** When each kept buffer was given back. */
+  private readonly givenAt = new WeakMap<Buffer, number>();
   private timer: NodeJS.Timeout | undefined;
   /**
    * keep: how many buffers the pool holds at most. shared: buffers over SharedArrayBuffers, which the compression
@@ -30,18 +38,21 @@ export class BufferPool {
   /**
    * Makes sure the pool keeps a buffer of at least `size` bytes whose memory is in place, so that a take() of that
    * size later costs no page faults (done ahead of a moment that must be short). A kept buffer is touched again
-   * too (its first `size` bytes, a byte per 4 KiB: microseconds when resident): the host may have reclaimed memory
-   * that went unused for a while (these microVMs' kernels reclaim cold pages), and faulting it back in cost a
-   * running guest's first incremental snapshot after a few idle seconds 14–24 ms of pause instead of ~1.5.
+   * too (its first `size` bytes, a byte per 4 KiB) unless it was given back within RECENT_MS: the host may have
+   * reclaimed memory that went unused for a while (these microVMs' kernels reclaim cold pages), and faulting it back
+   * in cost a running guest's first incremental snapshot after a few idle seconds 14–24 ms of pause instead of ~1.5.
    */
   warm(size: number): void {
     const b = this.take(size);
-    for (let i = 0; i < Math.min(size, b.length); i += 4096) b[i] = 0;
+    if (!(performance.now() - (this.givenAt.get(b) ?? -Infinity) < RECENT_MS)) {
+      for (let i = 0; i < Math.min(size, b.length); i += 4096) b[i] = 0;
+    }
     this.give(b);
   }
 
   give(b: Buffer): void {
     this.free.push(b);
+    this.givenAt.set(b, performance.now());
     // Over the limit: the smallest go (the large ones are the expensive ones to fault in again).
     if (this.free.length > this.keep) this.free.sort((x, y) => y.length - x.length).length = this.keep;
     clearTimeout(this.timer);
