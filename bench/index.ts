@@ -343,7 +343,15 @@ async function main(): Promise<number> {
         i.running.pages.length ? `${Math.min(...i.running.pages)}-${Math.max(...i.running.pages)}` : "", bm(i.running.pausedMs), bm(i.running.snapshotMs)]);
     }
     if (irows.length > 1) out.push(table(irows, ["l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "l", "l", "r", "r", "r"]));
-    out.push(`incremental: the guest paused for good, ${INC_RUNS} times exactly 1,000 host-written pages; baselines = the same 4 MiB made durable as a new file (fsync + directory sync): stored; deflate 1 = compressed as the writer compresses (its engine, one thread per core; the target's reference); Node zlib = with Node's one-shot deflateRaw (fresh memory per call; the reference of rows before the writer's own engine). Running guest: the guest wrote a 4,000 KiB file in its tmpfs (busybox's bytes: 1,000 pages plus what its kernel dirtied) and is idle at its shell; snapshot of the running VM (its write shares the main thread with the vCPU).`);
+    const zrows: string[][] = [[`incremental at level 0 (stored), ${INC_PAGES} pages`, "file", "snapshot ms best/med", "4 MiB stored alone", "ratio best/med", "paired (95 % interval)", "target", ""]];
+    for (const s of snapshot.sizes) {
+      const z = s.incremental?.stored;
+      if (!z) continue;
+      zrows.push([`${s.memMiB} MiB guest`, `${fmt(z.fileKiB, 0)} KiB`, bm(z.snapshotMs), bm(s.incremental!.storedMs), `${fmt(z.ratioBest, 2)} / ${fmt(z.ratioMedian, 2)}`,
+        `${fmt(z.ratioPaired, 2)}${z.ratioPairedInterval ? ` (${fmt(z.ratioPairedInterval[0], 2)}–${fmt(z.ratioPairedInterval[1], 2)})` : ""}`, `<= ${INC_TARGET_RATIO}`, verdict(z.ratioBest, z.ratioMedian, (x) => x <= INC_TARGET_RATIO)]);
+    }
+    if (zrows.length > 1) out.push(table(zrows, ["l", "r", "r", "r", "r", "r", "l", "l"]));
+    out.push(`incremental: the guest paused for good, ${INC_RUNS} times exactly 1,000 host-written pages; baselines = the same 4 MiB made durable as a new file (fsync + directory sync): stored (the reference of the level-0 rows: each run also takes an incremental snapshot of another 1,000 pages with {level: 0}); deflate 1 = compressed as the writer compresses (its engine, one thread per core; the default level's reference); Node zlib = with Node's one-shot deflateRaw (fresh memory per call; the reference of rows before the writer's own engine). Running guest: the guest wrote a 4,000 KiB file in its tmpfs (busybox's bytes: 1,000 pages plus what its kernel dirtied) and is idle at its shell; snapshot of the running VM (its write shares the main thread with the vCPU).`);
     out.push(`files in ${snapshot.dir}; save = vm.snapshot() on the running VM (call → durable: all of memory written while the guest runs, then the guest held for what it dirtied meanwhile, then merged); restore→running = restoreVm(file, {maxInsns: 1}) + start() until the first run slice returned ('running': the hart executes, or waits in WFI as it was saved); →1st insn = until one instruction retired (an idle guest first waits for its timer).`);
     for (const s of snapshot.sizes) if (s.error) out.push(`ERROR snapshot ${s.memMiB} MiB: ${s.error}`);
     out.push("");

@@ -3,7 +3,8 @@
 //              ("wasmvisor-init: up"): full snapshot size and save time; restore to the first retired instruction
 //              (restoreVm with maxInsns 1, start()); the CLI's `restore --max-insns 1` (wall, process start
 //              included); incremental snapshots of exactly 1,000 host-dirtied pages (written with writePhys while
-//              the VM is paused) against writing the same 4 MiB alone (fsync; stored and DEFLATE level 1).
+//              the VM is paused) against writing the same 4 MiB alone (fsync; stored and DEFLATE level 1), and at
+//              compression level 0 (stored) against the same 4 MiB stored alone.
 //   migration: `wasmvisor run --control SOCK` → `wasmvisor incoming` on loopback, triggered by `wasmvisor migrate`,
 //              512 MiB guests: the Linux guest idle at its shell, and guests/bin/dirtier.elf rewriting 2,000 pages/s.
 //   dirtylog:  wl-int (and wl-int-sv39) in-process, normally and with the dirty log taken (takeDirtyPages, which
@@ -106,6 +107,12 @@ export interface SnapshotSize {
     ratioPaired: number | null;
     /** The 95 % interval of ratioPaired (bootstrap: stats.ts medianInterval). */
     ratioPairedInterval: [number, number] | null;
+    /**
+     * Incremental snapshots at compression level 0 (`{level: 0}`: pages stored as they are) of another INC_PAGES
+     * host-written pages each run, against the 4 MiB stored alone of the same run (storedMs): writing the dirty pages
+     * alone, literally.
+     */
+    stored: { fileKiB: number; snapshotMs: Summary; ratioBest: number | null; ratioMedian: number | null; ratioPaired: number | null; ratioPairedInterval: [number, number] | null };
   } | null;
   error?: string;
 }
@@ -129,13 +136,13 @@ async function bootLinux(img: { kernel: string; initrd: string }, memBytes: numb
 }
 
 /** Times vm.snapshot(): total, and from the first progress event (VM paused, core state saved) on. */
-async function timedSnapshot(vm: VirtualMachine, path: string, incremental = false) {
+async function timedSnapshot(vm: VirtualMachine, path: string, incremental = false, level?: number) {
   let first: number | undefined;
   const onProg = () => { first ??= performance.now(); };
   vm.on("progress", onProg);
   try {
     const t0 = performance.now();
-    const r = await vm.snapshot(path, { incremental });
+    const r = await vm.snapshot(path, { incremental, level });
     const t1 = performance.now();
     return { ...r, ms: t1 - t0, writeMs: t1 - (first ?? t0) };
   } finally { vm.off("progress", onProg); }
@@ -249,6 +256,8 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
     await vm.controller.hold(async () => {}); // returns once the run loop has stopped at a boundary
     await vm.snapshot(join(dir, `inc-${memMiB}-base.snap`));
     const incMs: number[] = [], incW: number[] = [], incPaused: number[] = [], stored: number[] = [], defl: number[] = [], zl: number[] = [], pages: number[] = [];
+    const lvl0Ms: number[] = [];
+    let lvl0Bytes = 0;
     const shared = new SharedPieces(INC_PAGES * 4096);
     startDeflateThreads();
     let incBytes = 0;
@@ -264,9 +273,16 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
       const before = i % 2 === 1 ? await alone() : null;
       const r = await timedSnapshot(vm, join(dir, `inc-${memMiB}-${i}.snap`), true);
       incMs.push(r.ms); incW.push(r.writeMs); incPaused.push(r.pausedMs); pages.push(r.pages); incBytes = r.bytes;
+      // The same again at level 0 (stored), on another INC_PAGES pages (shifted past every shift the level-1
+      // snapshots use, each page still distinct within its snapshot).
+      writeSpread(vm, memMiB, INC_RUNS + i, pageData(INC_PAGES, 1000 + i));
+      const r0 = await timedSnapshot(vm, join(dir, `inc0-${memMiB}-${i}.snap`), true, 0);
+      if (r0.pages !== INC_PAGES) throw new Error(`a level-0 incremental snapshot held ${r0.pages} pages, not ${INC_PAGES}`);
+      lvl0Ms.push(r0.ms); lvl0Bytes = r0.bytes;
       const [s, d, z] = before ?? await alone();
       stored.push(s); defl.push(d); zl.push(z);
       log(`    incremental #${i + 1}: ${r.pages} pages, ${(r.bytes / 1024).toFixed(0)} KiB in ${r.ms.toFixed(1)} ms (${r.writeMs.toFixed(1)} ms writing, guest paused ${r.pausedMs.toFixed(1)} ms); ` +
+        `level 0: ${(r0.bytes / 1024).toFixed(0)} KiB in ${r0.ms.toFixed(1)} ms; ` +
         `the 4 MiB alone: ${s.toFixed(1)} ms stored, ${d.toFixed(1)} ms deflated (${z.toFixed(1)} ms with Node's zlib)`);
     }
     await vm.stop();
@@ -302,11 +318,24 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
         ratioBest: sm.best !== null && dm.best ? r2(sm.best / dm.best) : null,
         ratioMedian: sm.median !== null && dm.median ? r2(sm.median / dm.median) : null,
         ratioPaired: incMs.length ? r2(median(incMs.map((x, k) => x / defl[k]))) : null,
-        ratioPairedInterval: incMs.length ? medianInterval(incMs.map((x, k) => x / defl[k])).map(r2) as [number, number] : null },
+        ratioPairedInterval: incMs.length ? medianInterval(incMs.map((x, k) => x / defl[k])).map(r2) as [number, number] : null,
+        stored: ratios(lvl0Ms, stored, lvl0Bytes) },
     };
   } finally {
     if (vm.state !== "stopped") await vm.stop();
   }
+}
+
+/** A snapshot series against its baseline of the same runs: best / best, median / median, paired median and its interval. */
+function ratios(ms: number[], base: number[], bytes: number) {
+  const a = summary(ms), b = summary(base);
+  return {
+    fileKiB: r1(bytes / 1024), snapshotMs: a,
+    ratioBest: a.best !== null && b.best ? r2(a.best / b.best) : null,
+    ratioMedian: a.median !== null && b.median ? r2(a.median / b.median) : null,
+    ratioPaired: ms.length ? r2(median(ms.map((x, k) => x / base[k]))) : null,
+    ratioPairedInterval: ms.length ? medianInterval(ms.map((x, k) => x / base[k])).map(r2) as [number, number] : null,
+  };
 }
 
 export async function benchSnapshot(cli: string, runs: number, log: (s: string) => void): Promise<SnapshotResult> {

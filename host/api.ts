@@ -132,9 +132,10 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
    * Writes a snapshot (a running VM is paused, captured and resumed; resolves once the file is durable).
    * incremental: only the pages written since this VM's previous snapshot, which it names as its parent. A capture
    * of up to 64 MiB is copied out and written while the guest runs again; `pausedMs` says how long it was held.
-   * Progress is emitted as `progress` events.
+   * level: DEFLATE level of the file, 0 (stored: no compression; the fastest on a fast disk, the largest file) to 9
+   * (the smallest); default `vm.controller.level`, else 1. Progress is emitted as `progress` events.
    */
-  snapshot(path: string, opts: { incremental?: boolean } = {}): Promise<WriteResult & { pausedMs: number }> {
+  snapshot(path: string, opts: { incremental?: boolean; level?: number } = {}): Promise<WriteResult & { pausedMs: number }> {
     return this.controller.snapshot(path, { ...opts, onProgress: (p) => this.emit("progress", p) });
   }
 

@@ -67,13 +67,15 @@ options:
   --checkpoint-every S       checkpoint every S seconds while the guest runs (incremental after the first)
   --time-slot S              after S seconds of wall time: checkpoint, then stop (exit 3; restore continues it)
   --snapshot-on-exit FILE    save a snapshot when the run stops at --timeout, --max-insns or quit
+  --compress-level N         DEFLATE level of checkpoints and snapshots: 0 (none: fastest on a fast disk, largest
+                             files) to 9 (smallest); default 1
   -h, --help                 show this help
   --version                  print the version
 
 other commands (each with --help):
   wasmvisor restore [options] SNAPSHOT                  start a VM from a snapshot or an incremental chain
-  wasmvisor snapshot [--incremental] CONTROL-SOCKET FILE  snapshot a VM started with --control
-  wasmvisor merge SNAPSHOT OUT                          merge an incremental chain into one full snapshot
+  wasmvisor snapshot [--incremental] [--compress-level N] CONTROL-SOCKET FILE  snapshot a VM started with --control
+  wasmvisor merge [--compress-level N] SNAPSHOT OUT     merge an incremental chain into one full snapshot
   wasmvisor inspect [--memory] [--json] SNAPSHOT        what a snapshot or chain holds, and whether it is intact
   wasmvisor migrate [options] --psk FILE CONTROL-SOCKET HOST:PORT  live-migrate a VM started with --control ...
   wasmvisor incoming --listen [HOST:]PORT --psk FILE [--wait S]  ... to a process waiting for it
@@ -200,6 +202,7 @@ async function cmdRun(argv: string[]): Promise<number> {
         rng: { type: "boolean" }, "virtio-console": { type: "boolean" }, io: { type: "string" },
         control: { type: "string" }, checkpoint: { type: "string" }, "checkpoint-every": { type: "string" },
         "time-slot": { type: "string" }, "snapshot-on-exit": { type: "string" }, digest: { type: "boolean" },
+        "compress-level": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -277,14 +280,21 @@ async function cmdRun(argv: string[]): Promise<number> {
 interface RunFlags {
   trace?: boolean; "trace-file"?: string; stats?: boolean; signature?: string;
   control?: string; checkpoint?: string; "checkpoint-every"?: string; "time-slot"?: string;
-  "snapshot-on-exit"?: string; digest?: boolean;
+  "snapshot-on-exit"?: string; digest?: boolean; "compress-level"?: string;
 }
 const RUN_FLAG_OPTIONS = {
   trace: { type: "boolean" }, "trace-file": { type: "string" }, stats: { type: "boolean" },
   control: { type: "string" }, checkpoint: { type: "string" }, "checkpoint-every": { type: "string" },
   "time-slot": { type: "string" }, "snapshot-on-exit": { type: "string" }, digest: { type: "boolean" },
-  timeout: { type: "string" }, "max-insns": { type: "string" },
+  timeout: { type: "string" }, "max-insns": { type: "string" }, "compress-level": { type: "string" },
 } as const;
+
+/** --compress-level N: an integer 0 (stored, no compression) to 9 (smallest); undefined if not given. */
+function parseLevel(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  if (!/^[0-9]$/.test(s)) throw new WasmvisorError(`--compress-level: want 0 (none) to 9 (smallest) (got ${s})`);
+  return Number(s);
+}
 
 /**
  * Runs a prepared VM with the console attached, the control socket and checkpoint policy if asked, then prints
@@ -295,6 +305,7 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
 }): Promise<number> {
   const { sigRange, gran = 4, timeoutMs, maxInsns } = x;
   const ctl = x.ctl ?? new VmController(vm);
+  ctl.level = parseLevel(o["compress-level"]);
   const everyS = o["checkpoint-every"] !== undefined ? parseNumber(o["checkpoint-every"], "--checkpoint-every") : undefined;
   const slotS = o["time-slot"] !== undefined ? parseNumber(o["time-slot"], "--time-slot") : undefined;
   if ((everyS !== undefined || slotS !== undefined) && o.checkpoint === undefined) throw new WasmvisorError("--checkpoint-every and --time-slot need --checkpoint FILE");
@@ -410,7 +421,8 @@ function parseSub(argv: string[], usage: string, options: Record<string, { type:
 const RESTORE_USAGE = `usage: wasmvisor restore [options] SNAPSHOT
 Starts the VM saved in SNAPSHOT (a full snapshot, or the newest of an incremental chain) in this process and runs
 it as 'run' does. Options: --io thread|sync, --bridge LPORT:HOST:PORT, --timeout S, --max-insns N, --stats,
---digest, --control PATH, --checkpoint FILE, --checkpoint-every S, --time-slot S, --snapshot-on-exit FILE.`;
+--digest, --control PATH, --checkpoint FILE, --checkpoint-every S, --time-slot S, --snapshot-on-exit FILE,
+--compress-level N.`;
 
 async function cmdRestore(argv: string[]): Promise<number> {
   const r = parseSub(argv, RESTORE_USAGE, { ...RUN_FLAG_OPTIONS, io: { type: "string" }, bridge: { type: "string", multiple: true } });
@@ -431,24 +443,31 @@ async function cmdRestore(argv: string[]): Promise<number> {
 }
 
 async function cmdSnapshot(argv: string[]): Promise<number> {
-  const usage = `usage: wasmvisor snapshot [--incremental] CONTROL-SOCKET FILE
+  const usage = `usage: wasmvisor snapshot [--incremental] [--compress-level N] CONTROL-SOCKET FILE
 Snapshots the VM started with 'wasmvisor run --control CONTROL-SOCKET' (it pauses, is saved, and resumes).
---incremental saves only the pages written since that VM's previous snapshot, naming it as the parent.`;
-  const r = parseSub(argv, usage, { incremental: { type: "boolean" } });
+--incremental saves only the pages written since that VM's previous snapshot, naming it as the parent.
+--compress-level N: DEFLATE level, 0 (none: fastest on a fast disk, largest file) to 9 (smallest); default: the
+VM's own (its --compress-level), else 1.`;
+  const r = parseSub(argv, usage, { incremental: { type: "boolean" }, "compress-level": { type: "string" } });
   if (!r) return ExitCode.OK;
   if (r.positionals.length !== 2) throw new WasmvisorError("snapshot: expected CONTROL-SOCKET and FILE (see wasmvisor snapshot --help)");
+  const v = r.values as { incremental?: boolean; "compress-level"?: string };
+  const level = parseLevel(v["compress-level"]);
   const rep = progressReporter(process.stderr, "snapshot");
-  const res = await controlRequest(r.positionals[0], { cmd: "snapshot", path: resolvePath(r.positionals[1]), incremental: !!(r.values as { incremental?: boolean }).incremental }, rep);
+  const res = await controlRequest(r.positionals[0], { cmd: "snapshot", path: resolvePath(r.positionals[1]), incremental: !!v.incremental, level }, rep);
   rep.finish();
   process.stdout.write(`${res.path}: ${res.pages} pages, ${res.bytes} bytes, digest ${res.digest}, guest paused ${Number(res.pausedMs).toFixed(1)} ms\n`);
   return ExitCode.OK;
 }
 
 async function cmdMerge(argv: string[]): Promise<number> {
-  const r = parseSub(argv, "usage: wasmvisor merge SNAPSHOT OUT\nMerges an incremental chain ending in SNAPSHOT into one full snapshot OUT.", {});
+  const r = parseSub(argv, `usage: wasmvisor merge [--compress-level N] SNAPSHOT OUT
+Merges an incremental chain ending in SNAPSHOT into one full snapshot OUT. Chunks whose pages are all current are
+copied as they are; the others are packed again at --compress-level N (0 none to 9 smallest; default 1).`, { "compress-level": { type: "string" } });
   if (!r) return ExitCode.OK;
   if (r.positionals.length !== 2) throw new WasmvisorError("merge: expected SNAPSHOT and OUT (see wasmvisor merge --help)");
-  const res = await mergeToFull(resolvePath(r.positionals[0]), resolvePath(r.positionals[1]));
+  const level = parseLevel((r.values as { "compress-level"?: string })["compress-level"]);
+  const res = await mergeToFull(resolvePath(r.positionals[0]), resolvePath(r.positionals[1]), undefined, level);
   process.stdout.write(`${r.positionals[1]}: ${res.pages} pages, ${res.bytes} bytes, digest ${res.digest}\n`);
   return ExitCode.OK;
 }

@@ -1,6 +1,7 @@
 // The control socket of a running VM (`wasmvisor run --control PATH`): JSON lines over a Unix socket, so other
 // commands (`wasmvisor snapshot`, `wasmvisor migrate`) and tools can pause, snapshot, migrate or stop it.
-//   request:  {"cmd": "snapshot", "path": "...", "incremental": false} | {"cmd": "pause"} | {"cmd": "resume"}
+//   request:  {"cmd": "snapshot", "path": "...", "incremental": false, "level": 1 (optional, 0..9)} | {"cmd": "pause"}
+//             | {"cmd": "resume"}
 //             | {"cmd": "info"} | {"cmd": "quit"}
 //             | {"cmd": "migrate", "host": "...", "port": N, "psk": "<file>", "autoConverge": true (default),
 //                "downtimeMs": 60 (default), "maxRounds": 30 (default)}
@@ -31,12 +32,13 @@ export async function serveControl(path: string, ctl: VmController, migrate?: Mi
     });
     sock.on("error", () => { /* the client went away */ });
     const handle = async (line: string): Promise<Record<string, unknown>> => {
-      let req: { cmd?: string; path?: string; incremental?: boolean; host?: string; port?: number; psk?: string; autoConverge?: boolean; downtimeMs?: number; maxRounds?: number };
+      let req: { cmd?: string; path?: string; incremental?: boolean; level?: number; host?: string; port?: number; psk?: string; autoConverge?: boolean; downtimeMs?: number; maxRounds?: number };
       try { req = JSON.parse(line); } catch { throw new WasmvisorError("control: not a JSON request"); }
       switch (req.cmd) {
         case "snapshot": {
           if (typeof req.path !== "string" || !req.path) throw new WasmvisorError("control: snapshot needs a path");
-          const r = await ctl.snapshot(resolve(req.path), { incremental: !!req.incremental, onProgress: (p) => reply({ progress: p }) });
+          if (req.level !== undefined && typeof req.level !== "number") throw new WasmvisorError("control: snapshot's level is a number 0..9");
+          const r = await ctl.snapshot(resolve(req.path), { incremental: !!req.incremental, level: req.level, onProgress: (p) => reply({ progress: p }) });
           return { path: resolve(req.path), bytes: r.bytes, pages: r.pages, digest: r.digest, pausedMs: r.pausedMs };
         }
         case "pause": ctl.pause(); return {};

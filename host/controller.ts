@@ -3,7 +3,7 @@
 // control socket, checkpoint policy), the embedding API and live migration all go through it.
 import type { Vm } from "./vm.js";
 import type { RunOptions } from "./runner.js";
-import { captureSnapshot, mergeToFull, prepareStaging, writePrecopyBase } from "./snapshot/ops.js";
+import { captureSnapshot, checkLevel, mergeToFull, prepareStaging, writePrecopyBase } from "./snapshot/ops.js";
 import { rm } from "node:fs/promises";
 import type { ParentRef, WriteResult } from "./snapshot/format.js";
 import type { Progress } from "./progress.js";
@@ -29,6 +29,11 @@ export class VmController {
   running = false;
   /** The newest snapshot of this VM: the parent of an incremental one. */
   last?: ParentRef;
+  /**
+   * DEFLATE level of this VM's snapshots and checkpoints unless a call gives one: 0 (stored, no compression: the
+   * fastest where the disk is fast, the largest files) to 9; undefined: the writer's default, 1.
+   */
+  level?: number;
 
   constructor(readonly vm: Vm) {}
 
@@ -98,7 +103,8 @@ export class VmController {
    * guest pauses only for the copy; a large one is written while it is held. Snapshots of one VM are taken one at a
    * time (an incremental one names its parent by the digest the parent's write produces).
    */
-  async snapshot(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void } = {}): Promise<WriteResult & { pausedMs: number }> {
+  async snapshot(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void; level?: number } = {}): Promise<WriteResult & { pausedMs: number }> {
+    checkLevel(opts.level ?? this.level);
     return this.serialized(() => this.snapshotNow(path, opts));
   }
 
@@ -108,7 +114,9 @@ export class VmController {
    * dirty pages are copied) that is then folded into `file` while the guest runs (a merge, which replaces `file`
    * atomically). A kill at any moment leaves `file` whole: the previous checkpoint or the new one.
    */
-  async checkpoint(file: string, opts: { onProgress?: (p: Progress) => void } = {}): Promise<WriteResult & { pausedMs: number; incremental: boolean }> {
+  async checkpoint(file: string, opts: { onProgress?: (p: Progress) => void; level?: number } = {}): Promise<WriteResult & { pausedMs: number; incremental: boolean }> {
+    const level = opts.level ?? this.level;
+    checkLevel(level);
     return this.serialized(async () => {
       const inc = `${file}.inc`;
       if (this.last?.path !== file) {
@@ -116,7 +124,7 @@ export class VmController {
         return { ...await this.snapshotNow(file, opts), incremental: false };
       }
       const r = await this.snapshotNow(inc, { ...opts, incremental: true });
-      const merged = await mergeToFull(inc, file, this.vm.core.k.ABI_VERSION);
+      const merged = await mergeToFull(inc, file, this.vm.core.k.ABI_VERSION, level);
       this.last = { path: file, digest: merged.digest };
       await rm(inc, { force: true });
       return { ...merged, pausedMs: r.pausedMs, incremental: true };
@@ -131,15 +139,16 @@ export class VmController {
    * of the whole save (128 MiB Linux guest: ~1 ms instead of 0.4–0.7 s). If anything fails, every page goes back
    * into the dirty log: an incremental snapshot against the previous one stays exact.
    */
-  private async precopyFull(path: string, opts: { onProgress?: (p: Progress) => void }): Promise<WriteResult & { pausedMs: number }> {
+  private async precopyFull(path: string, opts: { onProgress?: (p: Progress) => void; level?: number }): Promise<WriteResult & { pausedMs: number }> {
     await this.vm.lazy?.complete(); // the first pass reads all of memory
     const base = `${path}.precopy`, inc = `${base}.inc`;
     const before = this.last;
     try {
-      const b = await writePrecopyBase(this.vm, base, opts.onProgress, path);
+      const level = opts.level ?? this.level;
+      const b = await writePrecopyBase(this.vm, base, opts.onProgress, path, level);
       this.last = { path: base, digest: b.digest };
       const r = await this.snapshotNow(inc, { ...opts, incremental: true, reportAs: path });
-      const merged = await mergeToFull(inc, path, this.vm.core.k.ABI_VERSION);
+      const merged = await mergeToFull(inc, path, this.vm.core.k.ABI_VERSION, level);
       this.last = { path, digest: merged.digest };
       return { ...merged, pausedMs: r.pausedMs };
     } catch (e) {
@@ -165,7 +174,7 @@ export class VmController {
   /** Snapshot work in progress (see serialized). */
   private busy = 0;
 
-  private async snapshotNow(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void; reportAs?: string }): Promise<WriteResult & { pausedMs: number }> {
+  private async snapshotNow(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void; reportAs?: string; level?: number }): Promise<WriteResult & { pausedMs: number }> {
     if (opts.incremental && !this.last) throw new WasmvisorError("an incremental snapshot needs a previous snapshot of this VM (take a full one first)");
     if (!opts.incremental && this.running && !this.userPaused && !this.vm.exited) return this.precopyFull(path, opts);
     if (opts.incremental) prepareStaging(this.vm); // (before the pause: fresh memory faults page by page)
@@ -176,7 +185,8 @@ export class VmController {
       // 128 MiB Linux guest: held 195 ms for the copy, then written). Incremental snapshots are always copied out:
       // in place measured no faster for them (docs/benchmarks.md), and a copy frees the guest at once if resumed.
       const stage = opts.incremental === true || (this.running && !this.userPaused);
-      const cap = captureSnapshot(this.vm, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress, reportAs: opts.reportAs, stage });
+      const cap = captureSnapshot(this.vm, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress, reportAs: opts.reportAs, stage,
+        level: opts.level ?? this.level });
       // A staged capture is written once the guest runs again (not even its first steps while held); a large one now.
       // (A failed write leaves hold through its finally: the guest runs on either way.)
       return { cap, written: cap.staged ? undefined : await cap.write(path) };

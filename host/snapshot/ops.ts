@@ -24,11 +24,20 @@ export interface SaveOptions {
   onProgress?: (p: Progress) => void;
   /** The file a write failure names (WriteOptions.reportAs). */
   reportAs?: string;
+  /** DEFLATE level of memory and sections, 0 (stored: no compression) to 9; default 1 (WriteOptions.level). */
+  level?: number;
   /**
    * false: never copy the pages out; write them in place while the VM is held (for a VM that will not run during
    * the write anyway: a paused one). Default true: copy them when they fit STAGE_MAX_BYTES.
    */
   stage?: boolean;
+}
+
+/** Refuses a compression level other than an integer 0..9 (before anything is paused or written). */
+export function checkLevel(level: number | undefined): void {
+  if (level !== undefined && !(Number.isInteger(level) && level >= 0 && level <= 9)) {
+    throw new WasmvisorError(`compression level ${level} is not one of 0 (none) to 9 (smallest)`);
+  }
 }
 
 /**
@@ -94,7 +103,7 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
     // (The writer adds the page index, so a restore can validate the file, or its chain, without unpacking memory.)
     write: (path) => writeSnapshot(path, {
       abi: vm.core.k.ABI_VERSION, config, parent: opts.parent && relativeParent(path, opts.parent), sections: [core, devices], pages,
-    }, { onProgress: opts.onProgress, chunkPages, reportAs: opts.reportAs })
+    }, { onProgress: opts.onProgress, chunkPages, reportAs: opts.reportAs, level: opts.level })
       .catch((e) => { vm.remarkDirty(dirty); vm.remarkDirty(gpns); throw e; })
       .finally(() => { if (copy) stagingBuffers.give(copy); copy = undefined; }),
   };
@@ -107,23 +116,24 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
  * only ever the parent of an incremental snapshot, taken with the guest held, of the pages dirtied since this
  * began (the dirty log restarts here), and the merge of the two is the snapshot. Call it between run slices.
  */
-export function writePrecopyBase(vm: Vm, path: string, onProgress?: (p: Progress) => void, reportAs?: string): Promise<WriteResult> {
+export function writePrecopyBase(vm: Vm, path: string, onProgress?: (p: Progress) => void, reportAs?: string, level?: number): Promise<WriteResult> {
   const config = machineConfig(vm);
   vm.takeDirtyPages(); // what the guest writes from here on is in the increment
   // (pageSource is read in place though the guest writes it: a page it changes is in the increment, which the
   // merge prefers)
   return writeSnapshot(path, { abi: vm.core.k.ABI_VERSION, config, sections: [], pages: pageSource(vm, fullPages(vm)) },
-    { onProgress, chunkPages: SNAPSHOT_CHUNK_PAGES, reportAs });
+    { onProgress, chunkPages: SNAPSHOT_CHUNK_PAGES, reportAs, level });
 }
 
 /**
  * Merges the chain ending at `path` into one full snapshot at `out` (atomically; `out` may be a file of the chain):
  * chunks are checked by their checksums; those whose pages are all current are copied as they are, the others
  * unpacked one at a time and packed again in chunks of a full snapshot's size — a merge neither holds the guest's
- * memory unpacked nor compresses again what did not change. expectAbi: refuse a chain of another core ABI.
+ * memory unpacked nor compresses again what did not change. expectAbi: refuse a chain of another core ABI. level:
+ * the DEFLATE level of what is packed again (copied chunks keep theirs).
  */
-export function mergeToFull(path: string, out: string, expectAbi?: number): Promise<WriteResult> {
-  return mergeChain(path, out, { expectAbi, deferPages: true, chunkPages: SNAPSHOT_CHUNK_PAGES });
+export function mergeToFull(path: string, out: string, expectAbi?: number, level?: number): Promise<WriteResult> {
+  return mergeChain(path, out, { expectAbi, deferPages: true, chunkPages: SNAPSHOT_CHUNK_PAGES, level });
 }
 
 /**
