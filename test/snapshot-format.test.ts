@@ -157,6 +157,12 @@ describe("snapshot format", () => {
     const staged = Buffer.from(new SharedArrayBuffer(stagedBytes(gpns.length, 256)));
     const st = stagePages(staged, gpns, 256, (i, dst, at) => dst.set(m.get(gpns[i])!, at));
     expect(await digestOf(st)).toBe(want.digest);
+    // At level 0 the staged chunks are written where they lie (checksummed on this thread): the same file again.
+    const stored = await writeSnapshot(join(dir, "plain0.wvsnap"), base(m), { level: 0 });
+    expect((await writeSnapshot(join(dir, "variant.wvsnap"), base(m, { pages: st }), { level: 0 })).digest).toBe(stored.digest);
+    const back0 = await readSnapshot(join(dir, "variant.wvsnap"));
+    expect(diffMemory(await allPages(back0), m)).toEqual([]);
+    await back0.close();
     // A writer with other chunks reads the staged pages one by one.
     const other = await writeSnapshot(join(dir, "variant.wvsnap"), base(m, { pages: st }), { chunkPages: 100 });
     const back = await readSnapshot(join(dir, "variant.wvsnap"));
