@@ -331,9 +331,12 @@ export class Vm {
    * must hold every page written since its parent — takes it with takeDirtyGpns(). Others (a live migration's
    * rounds) open their own log here: from then on every page the core's log yields, whoever drains it, goes to
    * every open log, and what a secondary log drains is kept for the primary. So a migration that fails, or a
-   * checkpoint taken while a migration runs, takes no page from the other.
+   * checkpoint taken while a migration runs, takes no page from the other. A new log starts empty: what the core's
+   * log holds when it opens is moved to the primary first (a migration's second round resent every page written
+   * since the last snapshot — for a guest never snapshotted, since boot: 49 MiB of a 512 MiB Linux guest's 96).
    */
   openDirtyLog(): { take(): number[]; close(): void } {
+    for (const g of this.drainDirtyLog()) this.pendingPrimary.add(g);
     const log = new Set<number>();
     this.secondaryLogs.add(log);
     return {
