@@ -45,7 +45,7 @@ function pack(j: ChunkJob): ChunkDone {
     out.set(stored);
   }
   const sum = recordSum(recordHead(KIND_CHUNK, codec, 0, stored.length, r.length), EMPTY, stored);
-  return { id: j.id, codec, len: stored.length, rawLen: r.length, sum };
+  return { id: j.id, codec, len: stored.length, rawLen: r.length, sum, thread: threadId };
 }
 
 /** The claim slots (compressor.ts): every thread is sent every job, and runs only those it claims first. */

@@ -28,6 +28,8 @@ export interface ChunkDone {
   len: number;
   rawLen: number;
   sum: Uint8Array;
+  /** The thread that ran it (its threadId). */
+  thread: number;
 }
 
 const IDLE_MS = 60_000;
