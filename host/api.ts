@@ -17,6 +17,8 @@ import type { Progress } from "./progress.js";
 import { migrateOut, receiveMigration, type MigrationPolicy } from "./migrate/migrate.js";
 import { readPsk } from "./migrate/channel.js";
 import { createServer, type AddressInfo } from "node:net";
+import { checkPolicy, startCheckpointPolicy, type CheckpointEvent, type CheckpointPolicy } from "./policy.js";
+import { checkLevel } from "./snapshot/ops.js";
 
 export interface VmConfig {
   /** Guest RAM in bytes (default 128 MiB). */
@@ -43,6 +45,14 @@ export interface VmConfig {
   /** Limits. */
   timeoutMs?: number;
   maxInsns?: bigint;
+  /**
+   * The checkpoint policy (as `wasmvisor run --checkpoint FILE --checkpoint-every S --time-slot S`): `file` always
+   * holds the newest complete checkpoint; one every `everyMs` while the guest runs; after `timeSlotMs` a checkpoint,
+   * then the run ends with reason "time-slot" (restoreVm(file) continues it). Each is reported as a `checkpoint` event.
+   */
+  checkpoint?: CheckpointPolicy;
+  /** DEFLATE level of this VM's snapshots and checkpoints: 0 (stored) to 9; default 1 (`--compress-level`). */
+  compressLevel?: number;
 }
 
 export type VmState = "created" | "running" | "paused" | "stopped";
@@ -56,8 +66,10 @@ export interface VirtualMachineEvents {
   /** The run ended: how (poweroff code, HTIF result), or why it was stopped. */
   exit: [RunResult];
   error: [Error];
-  /** Progress of a snapshot or a migration (bytes, phase). */
+  /** Progress of a snapshot, a checkpoint or a migration (bytes, phase). */
   progress: [Progress];
+  /** The checkpoint policy took a checkpoint (or failed to: `error`; a periodic failure does not stop the guest). */
+  checkpoint: [CheckpointEvent];
 }
 
 const bytes = (v: string | Uint8Array, what: string): Uint8Array => (typeof v === "string" ? readInputFile(v, what) : v);
@@ -78,9 +90,12 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
     // (The VM's own queue, so that snapshots and migrations carry input the guest has not read yet.)
     const q = () => this.vm.consoleInput;
     this.input = new Writable({ write(chunk: Buffer, _enc, cb) { q().push(new Uint8Array(chunk)); cb(); }, final(cb) { q().end(); cb(); } });
+    if (config.checkpoint) checkPolicy(config.checkpoint);
+    checkLevel(config.compressLevel);
     if (restored) {
       this.vm = restored;
       this.controller = new VmController(restored);
+      this.controller.level = config.compressLevel;
       this.restored = true;
       return;
     }
@@ -95,6 +110,7 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
     }
     this.vm = vm;
     this.controller = new VmController(vm);
+    this.controller.level = config.compressLevel;
   }
 
   get state(): VmState { return this._state; }
@@ -110,13 +126,17 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
       ? attachDevices(this.vm, c.devices, { io: c.io ?? (c.deterministic ? "sync" : "thread"), onConsole: out, sw: c.switch })
       : Promise.resolve(undefined);
     const ctl = this.controller;
-    this.done = attached.then(() => {
+    let policy: ReturnType<typeof startCheckpointPolicy> | undefined;
+    this.done = attached.then(async () => {
       ctl.running = true;
-      return runToExit(this.vm, {
+      if (c.checkpoint) policy = startCheckpointPolicy(ctl, c.checkpoint, (e) => this.emit("checkpoint", e), (p) => this.emit("progress", p));
+      const r = await runToExit(this.vm, {
         timeoutMs: this.config.timeoutMs, maxInsns: this.config.maxInsns, input: this.vm.consoleInput,
         onConsole: out, onRunning: () => this.emit("running"), ...ctl.runOptions(),
       });
-    }).finally(async () => { ctl.running = false; await this.vm.lazy?.abandon(); await this.vm.devices?.close(); })
+      // (The time slot ended the run through the controller: not the guest's poweroff.)
+      return policy?.slotExpired ? { ...r, exit: null, reason: "time-slot" as const } : r;
+    }).finally(async () => { policy?.stop(); ctl.running = false; await this.vm.lazy?.abandon(); await this.vm.devices?.close(); })
       .then((r) => { this.setState("stopped"); this.console.end(); this.emit("exit", r); return r; },
         (e: Error) => { this.setState("stopped"); this.console.end(); this.emit("error", e); throw e; });
     return this.done;
@@ -137,6 +157,15 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
    */
   snapshot(path: string, opts: { incremental?: boolean; level?: number } = {}): Promise<WriteResult & { pausedMs: number }> {
     return this.controller.snapshot(path, { ...opts, onProgress: (p) => this.emit("progress", p) });
+  }
+
+  /**
+   * A checkpoint into `file`, which always holds this VM's newest complete checkpoint: the first is a full snapshot;
+   * each later one an incremental snapshot (the guest held only while its dirty pages are copied) folded into `file`
+   * while the guest runs, atomically. level: as snapshot's. Progress is emitted as `progress` events.
+   */
+  checkpoint(file: string, opts: { level?: number } = {}): Promise<WriteResult & { pausedMs: number; incremental: boolean }> {
+    return this.controller.checkpoint(file, { ...opts, onProgress: (p) => this.emit("progress", p) });
   }
 
   /**

@@ -19,6 +19,7 @@ import { defaultSwitch, udpBridge } from "./virtio/switch.js";
 import { VmController } from "./controller.js";
 import { serveControl, controlRequest } from "./control.js";
 import { progressReporter } from "./progress.js";
+import { startCheckpointPolicy } from "./policy.js";
 import { vmDigest } from "./snapshot/vmstate.js";
 import { migrateOut, receiveMigration } from "./migrate/migrate.js";
 import { readPsk } from "./migrate/channel.js";
@@ -321,30 +322,18 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
   const mon: MonitorState = { paused: false, quit: false };
   const detach = attachConsole(input, vm, mon, () => ctl.nudge());
   const control = o.control !== undefined ? await serveControl(o.control, ctl, (h, p, psk, prog, policy) => migrateOut(ctl, h, p, psk, prog, policy)) : undefined;
-  const timers: NodeJS.Timeout[] = [];
-  let slotExpired = false;
   const say = (m: string) => process.stderr.write(`wasmvisor: ${m}\n`);
-  let checkpointing = false;
-  const checkpoint = async (why: string) => {
-    checkpointing = true;
-    try {
-      const r = await ctl.checkpoint(o.checkpoint!, { onProgress: progressReporter(process.stderr, "checkpoint") });
-      say(`${why}: checkpoint ${o.checkpoint} (${r.pages} pages, ${(r.bytes / 1048576).toFixed(1)} MiB; ` +
-        `${r.incremental ? "incremental, folded in" : "full"}; guest paused ${r.pausedMs.toFixed(1)} ms)`);
-    } finally { checkpointing = false; }
-  };
-  if (everyS !== undefined) {
-    // A tick that finds the previous checkpoint still being written or folded skips (they do not queue up).
-    const t = setInterval(() => { if (!checkpointing) checkpoint("periodic").catch((e: Error) => say(`checkpoint failed: ${e.message}`)); }, everyS * 1000);
-    t.unref(); timers.push(t);
-  }
-  if (slotS !== undefined) {
-    const t = setTimeout(() => {
-      checkpoint(`time slot of ${slotS} s used`).then(() => { slotExpired = true; ctl.quit(); },
-        (e: Error) => { say(`checkpoint at the end of the time slot failed, stopping anyway: ${e.message}`); slotExpired = true; ctl.quit(); });
-    }, slotS * 1000);
-    t.unref(); timers.push(t);
-  }
+  const policy = o.checkpoint !== undefined ? startCheckpointPolicy(ctl,
+    { file: o.checkpoint, everyMs: everyS !== undefined ? everyS * 1000 : undefined, timeSlotMs: slotS !== undefined ? slotS * 1000 : undefined },
+    (e) => {
+      const why = e.why === "periodic" ? "periodic" : `time slot of ${slotS} s used`;
+      if (e.result) {
+        const r = e.result;
+        say(`${why}: checkpoint ${e.file} (${r.pages} pages, ${(r.bytes / 1048576).toFixed(1)} MiB; ` +
+          `${r.incremental ? "incremental, folded in" : "full"}; guest paused ${r.pausedMs.toFixed(1)} ms)`);
+      } else if (e.why === "periodic") say(`checkpoint failed: ${e.error!.message}`);
+      else say(`checkpoint at the end of the time slot failed, stopping anyway: ${e.error!.message}`);
+    }, progressReporter(process.stderr, "checkpoint")) : undefined;
   let result: RunResult;
   const monCtl = ctl.runOptions();
   ctl.running = true;
@@ -357,7 +346,7 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
   } finally {
     ctl.running = false;
     detach();
-    for (const t of timers) clearTimeout(t);
+    policy?.stop();
     control?.close();
     if (traceFd !== undefined) closeSync(traceFd);
   }
@@ -373,7 +362,7 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
     for (const b of x.bridges ?? []) b.close();
   }
   if (result.reason === "detached") { say("the VM migrated; this process is done"); return ExitCode.OK; }
-  if (slotExpired) { say(`stopped at the end of its time slot; resume with: wasmvisor restore ${o.checkpoint}`); return ExitCode.TIMEOUT; }
+  if (policy?.slotExpired) { say(`stopped at the end of its time slot; resume with: wasmvisor restore ${o.checkpoint}`); return ExitCode.TIMEOUT; }
   if (sigRange) writeFileAtomic(o.signature!, formatSignature(vm.readPhys(sigRange[0], Number(sigRange[1] - sigRange[0])), gran));
   if (o.stats) {
     const s = vm.stats();

@@ -5,6 +5,7 @@ export { parseElf, isElf, type ElfImage, type ElfSegment } from "./elf.js";
 export { WasmvisorError, ExitCode } from "./errors.js";
 export { createVm, restoreVm, incomingVm, VirtualMachine, type VmConfig, type VmState, type IncomingConfig } from "./api.js";
 export { VmController } from "./controller.js";
+export { type CheckpointPolicy, type CheckpointEvent } from "./policy.js";
 export { readSnapshot, readChain, mergeChain, writeSnapshot } from "./snapshot/format.js";
 export { inspectSnapshot, type SnapshotReport } from "./snapshot/inspect.js";
 export { vmDigest } from "./snapshot/vmstate.js";

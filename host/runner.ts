@@ -57,8 +57,11 @@ export interface RunOptions {
 export interface RunResult {
   /** How the guest ended; null when a limit stopped it. */
   exit: ExitStatus | null;
-  /** "exit", "timeout", "max-insns", or "detached" (control said so: e.g. the VM migrated). */
-  reason: "exit" | "timeout" | "max-insns" | "detached";
+  /**
+   * "exit", "timeout", "max-insns", "detached" (control said so: e.g. the VM migrated), or "time-slot" (the API's
+   * checkpoint policy stopped it: policy.ts).
+   */
+  reason: "exit" | "timeout" | "max-insns" | "detached" | "time-slot";
   instret: bigint;
   wallMs: number;
   /** How often the core returned to the host, by reason (budget, wfi, console, ...). */

@@ -399,6 +399,41 @@ describe("snapshots of a running guest", () => {
     });
   }, 200_000);
 
+  it("API: the checkpoint policy (periodic, then the time slot) and vm.checkpoint; restoreVm continues the guest to the end", async () => {
+    await inTmp(async (d) => {
+      const ck = join(d, "policy.wvs");
+      expect(() => createVm({ image: guestPath("memcheck.elf"), checkpoint: { file: ck, everyMs: 0 } }))
+        .toThrow("checkpoint policy: everyMs is not a positive number of milliseconds (0)");
+      expect(() => createVm({ image: guestPath("memcheck.elf"), compressLevel: 12 })).toThrow("compression level 12 is not one of 0 (none) to 9 (smallest)");
+      const vm = createVm({ image: guestPath("memcheck.elf"), timeoutMs: 120_000, checkpoint: { file: ck, everyMs: 250, timeSlotMs: 1200 } });
+      let out = "";
+      vm.on("output", (b) => { out += new TextDecoder().decode(b); });
+      const events: { why: string; incremental?: boolean; error?: string }[] = [];
+      vm.on("checkpoint", (e) => events.push({ why: e.why, incremental: e.result?.incremental, error: e.error?.message }));
+      const r = await vm.start();
+      expect(r.reason).toBe("time-slot");
+      expect(r.exit).toBeNull();
+      expect(out).not.toContain("memcheck: PASS");
+      expect(events.filter((e) => e.error)).toEqual([]);
+      expect(events.at(-1)!.why).toBe("time-slot");
+      const periodic = events.filter((e) => e.why === "periodic");
+      expect(periodic.length).toBeGreaterThanOrEqual(2);
+      expect(periodic[0].incremental).toBe(false); // the first is a full snapshot; the rest are folded in
+      for (const e of events.slice(1)) expect(e.incremental).toBe(true);
+      expect(existsSync(`${ck}.inc`)).toBe(false);
+      // The file alone continues the guest; a manual checkpoint of the restored VM into it is incremental.
+      const back = await restoreVm(ck, { timeoutMs: 120_000 });
+      let out2 = "";
+      back.on("output", (b) => { out2 += new TextDecoder().decode(b); });
+      const done = back.start();
+      while (!/gen \d+ ok/.test(out2)) await new Promise((res) => setTimeout(res, 20));
+      const manual = await back.checkpoint(ck);
+      expect(manual.incremental).toBe(true);
+      expect((await done).exit).toEqual({ kind: "poweroff", code: 0 });
+      expect(out2).toContain("memcheck: PASS");
+    });
+  }, 200_000);
+
   it("API: suspend/resume, snapshot of a running VM, restoreVm continues it", async () => {
     await inTmp(async (d) => {
       const snap = join(d, "api.wvs");
