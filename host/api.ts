@@ -15,8 +15,8 @@ import { restoreSnapshot } from "./snapshot/ops.js";
 import type { WriteResult } from "./snapshot/format.js";
 import type { Progress } from "./progress.js";
 import { migrateOut, receiveMigration, type MigrationPolicy } from "./migrate/migrate.js";
-import { readPsk } from "./migrate/channel.js";
-import { createServer, type AddressInfo } from "node:net";
+import { listenForMigration } from "./migrate/accept.js";
+import type { AddressInfo } from "node:net";
 import { checkPolicy, startCheckpointPolicy, type CheckpointEvent, type CheckpointPolicy } from "./policy.js";
 import { checkLevel } from "./snapshot/ops.js";
 
@@ -224,12 +224,7 @@ export interface IncomingConfig extends Omit<VmConfig, "image" | "kernel" | "dev
  */
 export async function incomingVm(config: IncomingConfig): Promise<VirtualMachine> {
   const { port, host = "127.0.0.1", pskFile, onListening, onRefused, onFailed, onProgress, signal, ...vmConfig } = config;
-  readPsk(pskFile); // (a missing or short key fails here, before any waiting)
-  const server = createServer();
-  await new Promise<void>((res, rej) => {
-    server.once("error", (e) => rej(new WasmvisorError(`cannot listen on ${host}:${port}: ${e.message}`)));
-    server.listen(port, host, () => res());
-  });
+  const server = await listenForMigration(host, port, pskFile, `cannot listen on ${host}:${port}`);
   let m: VirtualMachine | undefined;
   try {
     onListening?.((server.address() as AddressInfo).port);

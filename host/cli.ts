@@ -22,12 +22,11 @@ import { progressReporter } from "./progress.js";
 import { startCheckpointPolicy } from "./policy.js";
 import { vmDigest } from "./snapshot/vmstate.js";
 import { migrateOut, receiveMigration } from "./migrate/migrate.js";
-import { readPsk } from "./migrate/channel.js";
-import { refusedReporter } from "./migrate/accept.js";
+import { listenForMigration, refusedReporter } from "./migrate/accept.js";
 import { restoreSnapshot, mergeToFull } from "./snapshot/ops.js";
 import { inspectSnapshot, formatReport } from "./snapshot/inspect.js";
 import { resolve } from "node:path";
-import * as net from "node:net";
+import type { AddressInfo } from "node:net";
 
 const USAGE = `usage: wasmvisor run [options] <image>
        wasmvisor run [options] --kernel <Image|ELF> [--initrd FILE] [--append ARGS]
@@ -523,11 +522,10 @@ A connection that does not prove the key, and a migration that fails, are report
   const m = /^(?:(.+):)?(\d+)$/.exec(o.listen);
   if (!m) throw new WasmvisorError(`--listen: '${o.listen}' is not [HOST:]PORT`);
   const psk = resolvePath(o.psk);
-  readPsk(psk); // (a missing or short key is a usage error, before any waiting)
-  const bridges = await openBridges(o.bridge);
-  const server = net.createServer();
-  await new Promise<void>((res, rej) => { server.once("error", (e) => rej(new WasmvisorError(`--listen ${o.listen}: ${e.message}`))); server.listen(Number(m[2]), m[1] ?? "127.0.0.1", () => res()); });
-  const where = `${m[1] ?? "127.0.0.1"}:${(server.address() as net.AddressInfo).port}`;
+  const server = await listenForMigration(m[1] ?? "127.0.0.1", Number(m[2]), psk, `--listen ${o.listen}`);
+  let bridges;
+  try { bridges = await openBridges(o.bridge); } catch (e) { server.close(); throw e; }
+  const where = `${m[1] ?? "127.0.0.1"}:${(server.address() as AddressInfo).port}`;
   process.stderr.write(`wasmvisor: waiting for a migration on ${where}\n`);
   // Until a migration succeeds: a connection that does not authenticate, or a migration that fails (the source
   // keeps its VM), leaves this process waiting for the next, with a line saying why.

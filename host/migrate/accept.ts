@@ -1,7 +1,7 @@
 // A migration target's listening socket: the first connection that authenticates is the source; the others are
 // dropped, so that a stray or hostile connection can neither end nor stall a target waiting for its migration.
-import type { Server, Socket } from "node:net";
-import { Channel } from "./channel.js";
+import { createServer, type Server, type Socket } from "node:net";
+import { Channel, readPsk } from "./channel.js";
 import { WasmvisorError } from "../errors.js";
 
 /**
@@ -13,6 +13,21 @@ export const HANDSHAKE_MS = 10_000;
 export const MAX_HANDSHAKES = 16;
 /** A wait for the authenticated source's next message that sees no data for this long fails the migration. */
 const SOURCE_TIMEOUT_MS = 120_000;
+
+/**
+ * A migration target's server, listening on host:port (port 0: any free one) once the pre-shared key has been read:
+ * a missing or short key fails here, before any waiting. `what` begins the one-line error if it cannot listen.
+ * `wasmvisor incoming` and incomingVm both start here; the caller closes the server.
+ */
+export async function listenForMigration(host: string, port: number, pskFile: string, what: string): Promise<Server> {
+  readPsk(pskFile);
+  const server = createServer();
+  await new Promise<void>((res, rej) => {
+    server.once("error", (e) => rej(new WasmvisorError(`${what}: ${e.message}`)));
+    server.listen(port, host, () => res());
+  });
+  return server;
+}
 
 export interface Accepted {
   ch: Channel;
