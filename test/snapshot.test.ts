@@ -280,6 +280,8 @@ describe("snapshots of a running guest", () => {
       for (const s of [s0, s9]) {
         const ins = runCli(["inspect", "--memory", s]);
         expect(ins.status, ins.stderr).toBe(0);
+        // (inspect says which chunks are stored as they are: all of them at level 0)
+        if (s === s0) expect(ins.stdout).toMatch(/ pages in [\d,]+ chunks \(all stored uncompressed\), digest /);
       }
       const back = runCli(["restore", "--timeout", "120", s0], { timeoutMs: 130_000 });
       expect(back.stdout, back.stderr).toContain("memcheck: PASS");

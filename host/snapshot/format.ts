@@ -188,7 +188,8 @@ export interface PageReader extends PageSource {
 
 /** The pages of one file, with its memory chunks: the pages [firstPage, firstPage + count) each holds. */
 export interface FilePages extends PageReader {
-  readonly chunks: readonly { readonly firstPage: number; readonly count: number }[];
+  /** codec: how the chunk's record stores its data (CODEC_STORED or CODEC_DEFLATE). */
+  readonly chunks: readonly { readonly firstPage: number; readonly count: number; readonly codec: number }[];
 }
 
 /** What a restore needs: configuration, sections and pages. Close it when done (it holds the file open). */
@@ -1012,7 +1013,7 @@ function makeLoaded(path: string, fh: FileHandle, formatVersion: number, abi: nu
   let cache: Buffer | null = null;
   let closed = false;
   const stored = chunks.map((c, k) => ({
-    firstPage: c.firstPage, count: c.count,
+    firstPage: c.firstPage, count: c.count, codec: c.codec,
     record: {
       count: c.count,
       name: `${path}: ${chunkName(k)}`,

@@ -1,6 +1,7 @@
 // What a snapshot file (or an incremental chain) holds, and whether it is intact, without restoring it: the
 // `wasmvisor inspect` command, for checking checkpoints before relying on them.
 import { readChain, PAGE_SIZE } from "./format.js";
+import { CODEC_STORED } from "./record.js";
 import { checkMachineConfig, type MachineConfig } from "./vmstate.js";
 
 export interface LayerReport {
@@ -10,6 +11,8 @@ export interface LayerReport {
   bytes: number;
   pages: number;
   chunks: number;
+  /** Chunks stored as they are (written at compression level 0, or data that DEFLATE did not make smaller). */
+  storedChunks: number;
   digest: string;
   /** The parent as the file names it (relative to its directory), and its digest. */
   parent?: { path: string; digest: string };
@@ -42,7 +45,7 @@ export async function inspectSnapshot(path: string, opts: { memory?: boolean } =
     if (opts.memory) for (const f of chain.layers) for (let p = 0; p < f.pages.gpns.length; p++) await f.pages.get(p);
     const layers: LayerReport[] = chain.layers.map((f) => ({
       path: f.path, formatVersion: f.formatVersion, abi: f.abi, bytes: f.bytes, pages: f.pages.gpns.length,
-      chunks: f.pages.chunks.length, digest: f.digest, ...(f.parent ? { parent: { ...f.parent } } : {}),
+      chunks: f.pages.chunks.length, storedChunks: f.pages.chunks.filter((c) => c.codec === CODEC_STORED).length, digest: f.digest, ...(f.parent ? { parent: { ...f.parent } } : {}),
     }));
     const cfg = chain.config as MachineConfig;
     return {
@@ -65,7 +68,8 @@ export function formatReport(r: SnapshotReport): string[] {
   ];
   for (const d of r.disks) out.push(`  disk: ${d.path} (${count(d.bytes)} bytes when saved; not in the snapshot)`);
   r.layers.forEach((l, i) => {
-    out.push(`  ${i + 1}. ${l.path}: format ${l.formatVersion}, ${count(l.bytes)} bytes, ${count(l.pages)} pages in ${count(l.chunks)} chunk${l.chunks === 1 ? "" : "s"}, ` +
+    out.push(`  ${i + 1}. ${l.path}: format ${l.formatVersion}, ${count(l.bytes)} bytes, ${count(l.pages)} pages in ${count(l.chunks)} chunk${l.chunks === 1 ? "" : "s"}` +
+      `${l.storedChunks ? ` (${l.storedChunks === l.chunks ? "all" : count(l.storedChunks)} stored uncompressed)` : ""}, ` +
       `digest ${l.digest}${l.parent ? `, parent ${l.parent.path}` : ""}`);
   });
   out.push(`  ${count(r.pages)} distinct pages (${MiB(r.pages * PAGE_SIZE)}) restored from ${n === 1 ? "it" : "the chain"}`);
