@@ -74,7 +74,7 @@ options:
 
 other commands (each with --help):
   wasmvisor restore [options] SNAPSHOT                  start a VM from a snapshot or an incremental chain
-  wasmvisor snapshot [--incremental] [--compress-level N] CONTROL-SOCKET FILE  snapshot a VM started with --control
+  wasmvisor snapshot [options] CONTROL-SOCKET FILE      snapshot a VM started with --control
   wasmvisor merge [--compress-level N] SNAPSHOT OUT     merge an incremental chain into one full snapshot
   wasmvisor inspect [--memory] [--json] SNAPSHOT        what a snapshot or chain holds, and whether it is intact
   wasmvisor migrate [options] --psk FILE CONTROL-SOCKET HOST:PORT  live-migrate a VM started with --control ...
