@@ -522,9 +522,12 @@ class ChunkPacker {
     p.then(done, done);
   }
 
-  /** True when the next chunk in file order is packed (take() will not wait for a compression thread). */
+  /**
+   * True when take() will not wait for a compression thread: the next chunk in file order is packed, or (after
+   * fill()) none is left.
+   */
   ready(): boolean {
-    return this.inflight.length > 0 && this.settled.has(this.inflight[0]);
+    return this.inflight.length === 0 ? this.next >= this.pages.gpns.length : this.settled.has(this.inflight[0]);
   }
 
   /** Locates (or gathers) a chunk's pages, in order, and hands the chunk to a compression thread. */
