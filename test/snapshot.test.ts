@@ -407,7 +407,7 @@ describe("snapshots of a running guest", () => {
       expect(() => createVm({ image: guestPath("memcheck.elf"), checkpoint: { file: ck, everyMs: 0 } }))
         .toThrow("checkpoint policy: everyMs is not a positive number of milliseconds (0)");
       expect(() => createVm({ image: guestPath("memcheck.elf"), compressLevel: 12 })).toThrow("compression level 12 is not one of 0 (none) to 9 (smallest)");
-      const vm = createVm({ image: guestPath("memcheck.elf"), timeoutMs: 120_000, checkpoint: { file: ck, everyMs: 250, timeSlotMs: 1200 } });
+      const vm = createVm({ image: guestPath("memcheck.elf"), timeoutMs: 120_000, checkpoint: { file: ck, everyMs: 250, timeSlotMs: 2500 } }); // (memcheck runs ~5 s)
       let out = "";
       vm.on("output", (b) => { out += new TextDecoder().decode(b); });
       const events: { why: string; incremental?: boolean; error?: string }[] = [];
