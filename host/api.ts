@@ -18,7 +18,7 @@ import { migrateOut, receiveMigration, type MigrationPolicy } from "./migrate/mi
 import { listenForMigration } from "./migrate/accept.js";
 import type { AddressInfo } from "node:net";
 import { checkPolicy, startCheckpointPolicy, type CheckpointEvent, type CheckpointPolicy } from "./policy.js";
-import { checkLevel } from "./snapshot/ops.js";
+import { checkLevel } from "./snapshot/format.js";
 
 export interface VmConfig {
   /** Guest RAM in bytes (default 128 MiB). */
@@ -83,7 +83,7 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
   readonly controller: VmController;
   private _state: VmState = "created";
   private done: Promise<RunResult> | undefined;
-  private restored = false;
+  private readonly restored: boolean;
 
   constructor(readonly config: VmConfig, restored?: Vm) {
     super();
@@ -92,13 +92,14 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
     this.input = new Writable({ write(chunk: Buffer, _enc, cb) { q().push(new Uint8Array(chunk)); cb(); }, final(cb) { q().end(); cb(); } });
     if (config.checkpoint) checkPolicy(config.checkpoint);
     checkLevel(config.compressLevel);
-    if (restored) {
-      this.vm = restored;
-      this.controller = new VmController(restored);
-      this.controller.level = config.compressLevel;
-      this.restored = true;
-      return;
-    }
+    this.restored = restored !== undefined;
+    this.vm = restored ?? VirtualMachine.boot(config);
+    this.controller = new VmController(this.vm);
+    this.controller.level = config.compressLevel;
+  }
+
+  /** A new machine with the config's image or kernel loaded, not yet run. */
+  private static boot(config: VmConfig): Vm {
     const vm = Vm.create({ memBytes: config.memory ?? DEFAULT_MEM_BYTES, deterministic: config.deterministic, romBytes: config.bios ? 4096 : 0 });
     if ((config.image === undefined) === (config.kernel === undefined)) throw new WasmvisorError("give exactly one of image or kernel");
     if (config.kernel !== undefined) {
@@ -108,9 +109,7 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
       const img = bytes(config.image!, "image");
       if (isElf(img)) vm.loadElf(img); else vm.loadRaw(img, config.loadAddr ?? vm.ramBase);
     }
-    this.vm = vm;
-    this.controller = new VmController(vm);
-    this.controller.level = config.compressLevel;
+    return vm;
   }
 
   get state(): VmState { return this._state; }

@@ -3,9 +3,9 @@
 // control socket, checkpoint policy), the embedding API and live migration all go through it.
 import type { Vm } from "./vm.js";
 import type { RunOptions } from "./runner.js";
-import { captureSnapshot, checkLevel, mergeToFull, prepareStaging, writePrecopyBase } from "./snapshot/ops.js";
+import { captureSnapshot, mergeToFull, prepareStaging, writePrecopyBase } from "./snapshot/ops.js";
 import { rm } from "node:fs/promises";
-import type { ParentRef, WriteResult } from "./snapshot/format.js";
+import { checkLevel, type ParentRef, type WriteResult } from "./snapshot/format.js";
 import type { Progress } from "./progress.js";
 import { WasmvisorError } from "./errors.js";
 
@@ -31,7 +31,8 @@ export class VmController {
   last?: ParentRef;
   /**
    * DEFLATE level of this VM's snapshots and checkpoints unless a call gives one: 0 (stored, no compression: the
-   * fastest where the disk is fast, the largest files) to 9; undefined: the writer's default, 1.
+   * fastest where the disk is fast, the largest files) to 9; undefined: the writer's default, 1. (Resolved once, in
+   * snapshot() and checkpoint(); the private steps below take the level they are given.)
    */
   level?: number;
 
@@ -104,8 +105,9 @@ export class VmController {
    * time (an incremental one names its parent by the digest the parent's write produces).
    */
   async snapshot(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void; level?: number } = {}): Promise<WriteResult & { pausedMs: number }> {
-    checkLevel(opts.level ?? this.level);
-    return this.serialized(() => this.snapshotNow(path, opts));
+    const level = opts.level ?? this.level;
+    checkLevel(level);
+    return this.serialized(() => this.snapshotNow(path, { ...opts, level }));
   }
 
   /**
@@ -121,9 +123,9 @@ export class VmController {
       const inc = `${file}.inc`;
       if (this.last?.path !== file) {
         await rm(inc, { force: true }); // a fold a killed process left undone: its parent is about to be replaced
-        return { ...await this.snapshotNow(file, opts), incremental: false };
+        return { ...await this.snapshotNow(file, { ...opts, level }), incremental: false };
       }
-      const r = await this.snapshotNow(inc, { ...opts, incremental: true });
+      const r = await this.snapshotNow(inc, { ...opts, level, incremental: true });
       const merged = await mergeToFull(inc, file, this.vm.core.k.ABI_VERSION, level);
       this.last = { path: file, digest: merged.digest };
       await rm(inc, { force: true });
@@ -144,11 +146,10 @@ export class VmController {
     const base = `${path}.precopy`, inc = `${base}.inc`;
     const before = this.last;
     try {
-      const level = opts.level ?? this.level;
-      const b = await writePrecopyBase(this.vm, base, opts.onProgress, path, level);
+      const b = await writePrecopyBase(this.vm, base, opts.onProgress, path, opts.level);
       this.last = { path: base, digest: b.digest };
       const r = await this.snapshotNow(inc, { ...opts, incremental: true, reportAs: path });
-      const merged = await mergeToFull(inc, path, this.vm.core.k.ABI_VERSION, level);
+      const merged = await mergeToFull(inc, path, this.vm.core.k.ABI_VERSION, opts.level);
       this.last = { path, digest: merged.digest };
       return { ...merged, pausedMs: r.pausedMs };
     } catch (e) {
@@ -186,7 +187,7 @@ export class VmController {
       // in place measured no faster for them (docs/benchmarks.md), and a copy frees the guest at once if resumed.
       const stage = opts.incremental === true || (this.running && !this.userPaused);
       const cap = captureSnapshot(this.vm, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress, reportAs: opts.reportAs, stage,
-        level: opts.level ?? this.level });
+        level: opts.level });
       // A staged capture is written once the guest runs again (not even its first steps while held); a large one now.
       // (A failed write leaves hold through its finally: the guest runs on either way.)
       return { cap, written: cap.staged ? undefined : await cap.write(path) };

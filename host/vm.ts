@@ -336,13 +336,12 @@ export class Vm {
    * since the last snapshot — for a guest never snapshotted, since boot: 49 MiB of a 512 MiB Linux guest's 96).
    */
   openDirtyLog(): { take(): number[]; close(): void } {
-    for (const g of this.drainDirtyLog()) this.pendingPrimary.add(g);
+    this.drainForPrimary();
     const log = new Set<number>();
     this.secondaryLogs.add(log);
     return {
       take: () => {
-        const fresh = this.drainDirtyLog();
-        for (const g of fresh) this.pendingPrimary.add(g);
+        this.drainForPrimary();
         const out = Array.from(log).sort((a, b) => a - b);
         log.clear();
         return out;
@@ -364,12 +363,16 @@ export class Vm {
    * 1,000-page snapshot's capture made 90 KB of garbage with them).
    */
   takeDirtyGpns(): number[] {
-    const fresh = this.drainDirtyLog();
-    if (this.pendingPrimary.size === 0) return fresh;
-    for (const g of fresh) this.pendingPrimary.add(g);
+    if (this.pendingPrimary.size === 0) return this.drainDirtyLog();
+    this.drainForPrimary();
     const all = Array.from(this.pendingPrimary).sort((a, b) => a - b);
     this.pendingPrimary.clear();
     return all;
+  }
+
+  /** Drains the core's log into the pages kept for the primary (and, as every drain, the open secondary logs). */
+  private drainForPrimary(): void {
+    for (const g of this.drainDirtyLog()) this.pendingPrimary.add(g);
   }
 
   /** Takes the core's log (ascending page numbers) and hands a copy to every open secondary log. */

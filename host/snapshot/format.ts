@@ -374,11 +374,21 @@ function metaJson(snap: Snapshot): Buffer {
   return b;
 }
 
+/**
+ * Refuses a compression level other than an integer 0..9 (undefined: the default). The writer checks it; callers
+ * that pause a VM check it first, so that a bad level is refused before anything is paused or written.
+ */
+export function checkLevel(level: number | undefined): void {
+  if (level !== undefined && !(Number.isInteger(level) && level >= 0 && level <= 9)) {
+    throw new WasmvisorError(`compression level ${level} is not one of 0 (none) to 9 (smallest)`);
+  }
+}
+
 function checkSnapshot(snap: Snapshot, chunkPages: number, level: number): void {
   const bad = (why: string) => { throw new WasmvisorError(`snapshot: ${why}`); };
   if (!Number.isInteger(snap.abi) || snap.abi < 0 || snap.abi > 0xffff_ffff) bad(`ABI version ${snap.abi} is not a u32`);
   if (!Number.isInteger(chunkPages) || chunkPages < 1 || chunkPages > MAX_CHUNK_PAGES) bad(`chunkPages ${chunkPages} is not in 1..${MAX_CHUNK_PAGES}`);
-  if (!Number.isInteger(level) || level < 0 || level > 9) bad(`compression level ${level} is not in 0..9`);
+  checkLevel(level);
   if (snap.parent && !/^[0-9a-f]{64}$/.test(snap.parent.digest)) bad(`parent digest "${snap.parent.digest}" is not a hex SHA-256`);
   const names = new Set<string>();
   for (const s of snap.sections) {

@@ -33,13 +33,6 @@ export interface SaveOptions {
   stage?: boolean;
 }
 
-/** Refuses a compression level other than an integer 0..9 (before anything is paused or written). */
-export function checkLevel(level: number | undefined): void {
-  if (level !== undefined && !(Number.isInteger(level) && level >= 0 && level <= 9)) {
-    throw new WasmvisorError(`compression level ${level} is not one of 0 (none) to 9 (smallest)`);
-  }
-}
-
 /**
  * Dirty sets up to this size are copied out while the VM is held, and compressed and written after it resumes:
  * the guest pauses for a copy, not for the compression and the fsync (a 1,000-page incremental snapshot: a few
