@@ -185,9 +185,11 @@ export class VmController {
       // is held: copying it out first bought nothing but a fresh buffer of up to 64 MiB to fault in (a paused
       // 128 MiB Linux guest: held 195 ms for the copy, then written). Incremental snapshots are always copied out:
       // in place measured no faster for them (docs/benchmarks.md), and a copy frees the guest at once if resumed.
-      const stage = opts.incremental === true || (this.running && !this.userPaused);
+      // A copy is compressed from the start of the copy when the guest would not run meanwhile anyway.
+      const willRun = this.running && !this.userPaused;
+      const stage = opts.incremental === true || willRun;
       const cap = captureSnapshot(this.vm, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress, reportAs: opts.reportAs, stage,
-        level: opts.level });
+        startNow: !willRun, level: opts.level });
       // A staged capture is written once the guest runs again (not even its first steps while held); a large one now.
       // (A failed write leaves hold through its finally: the guest runs on either way.)
       return { cap, written: cap.staged ? undefined : await cap.write(path) };

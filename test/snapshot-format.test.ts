@@ -10,7 +10,7 @@ import { crc32, deflateRawSync } from "node:zlib";
 import ts from "typescript";
 import { ROOT } from "./helpers";
 import {
-  FORMAT_VERSION, mergeChain, readChain, readSnapshot, writeSnapshot, stagePages, stagedBytes,
+  FORMAT_VERSION, mergeChain, readChain, readSnapshot, writeSnapshot, startWrite, stagePages, stagedBytes,
   type PageSource, type Section, type Snapshot,
 } from "../host/snapshot/format.js";
 import { atomicWrite, cleanStaleTemps } from "../host/snapshot/atomic.js";
@@ -177,6 +177,30 @@ describe("snapshot format", () => {
     // A source that reuses one shared page for every call is not stable: each page must be copied when given.
     const scratch = new Uint8Array(new SharedArrayBuffer(4096));
     expect(await digestOf({ gpns, get: (i) => { scratch.set(m.get(gpns[i])!); return scratch; } })).toBe(want.digest);
+  });
+
+  it("a staged copy is made chunk by chunk as the writer asks, and a write started ahead gives the same file", async () => {
+    const m = memory(gpns), want = await writeSnapshot(join(dir, "plain.wvsnap"), base(m));
+    const copied: number[] = [];
+    const stage = () => stagePages(Buffer.from(new SharedArrayBuffer(stagedBytes(gpns.length, 256))), gpns, 256,
+      (i, dst, at) => { copied.push(i); dst.set(m.get(gpns[i])!, at); });
+    // startWrite with one chunk ahead: only that chunk is copied (then compressed) before complete() copies the rest.
+    const st = stage();
+    const started = startWrite(base(m, { pages: st }), {}, 1);
+    expect(copied).toEqual(Array.from({ length: 256 }, (_, i) => i));
+    st.complete();
+    expect(copied).toEqual(gpns.map((_, i) => i)); // every page once, in order
+    st.complete();
+    expect(copied.length).toBe(gpns.length);
+    expect((await started.write(join(dir, "ahead.wvsnap"))).digest).toBe(want.digest);
+    // Without complete(), the writer copies each chunk when it reaches it: the same file again.
+    copied.length = 0;
+    expect((await writeSnapshot(join(dir, "ahead.wvsnap"), base(m, { pages: stage() }))).digest).toBe(want.digest);
+    expect(copied).toEqual(gpns.map((_, i) => i));
+    // The parent is named at write time (relative to the file); a bad one is refused then.
+    const orphan = startWrite(base(m, { pages: stage() }));
+    await expect(orphan.write(join(dir, "bad.wvsnap"), { path: "x", digest: "nope" })).rejects.toThrow(/parent digest "nope" is not a hex SHA-256/);
+    expect(existsSync(join(dir, "bad.wvsnap"))).toBe(false);
   });
 
   it("a chunk waits for the first free compression thread, not behind a long one", async () => {

@@ -111,10 +111,15 @@ function armIdle(): void {
   idleTimer = setTimeout(() => { void stopCompressors(); }, IDLE_MS).unref();
 }
 
+/** How many compression threads run: one per core, at most 4. */
+export function compressionThreads(): number {
+  return Math.min(4, Math.max(1, availableParallelism()));
+}
+
 /** Packs, compresses and checksums one chunk on whichever compression thread is free first. */
 export function compressChunk(job: Omit<ChunkJob, "id">): Promise<ChunkDone> {
   clearTimeout(idleTimer);
-  const want = Math.min(4, Math.max(1, availableParallelism()));
+  const want = compressionThreads();
   while (threads.length < want) threads.push(start());
   const id = nextId;
   nextId = nextId + 1 >= ID_WRAP ? 1 : nextId + 1;

@@ -384,12 +384,16 @@ export function checkLevel(level: number | undefined): void {
   }
 }
 
+function checkParent(parent: ParentRef | undefined): void {
+  if (parent && !/^[0-9a-f]{64}$/.test(parent.digest)) throw new WasmvisorError(`snapshot: parent digest "${parent.digest}" is not a hex SHA-256`);
+}
+
 function checkSnapshot(snap: Snapshot, chunkPages: number, level: number): void {
   const bad = (why: string) => { throw new WasmvisorError(`snapshot: ${why}`); };
   if (!Number.isInteger(snap.abi) || snap.abi < 0 || snap.abi > 0xffff_ffff) bad(`ABI version ${snap.abi} is not a u32`);
   if (!Number.isInteger(chunkPages) || chunkPages < 1 || chunkPages > MAX_CHUNK_PAGES) bad(`chunkPages ${chunkPages} is not in 1..${MAX_CHUNK_PAGES}`);
   checkLevel(level);
-  if (snap.parent && !/^[0-9a-f]{64}$/.test(snap.parent.digest)) bad(`parent digest "${snap.parent.digest}" is not a hex SHA-256`);
+  checkParent(snap.parent);
   const names = new Set<string>();
   for (const s of snap.sections) {
     if (names.has(s.name)) bad(`section ${JSON.stringify(s.name)} appears twice`);
@@ -423,38 +427,55 @@ export function stagedBytes(n: number, chunkPages: number): number {
   return Math.ceil(n / chunkPages) * stagedHeadBytes(chunkPages) + n * PAGE_SIZE;
 }
 
+/** A staged copy of pages (stagePages): a PageSource whose chunks are copied when first asked for. */
+export interface StagedPages extends PageSource {
+  /** Copies every chunk not yet copied. Call it before the pages' source may change (before the VM runs again). */
+  complete(): void;
+}
+
 /**
  * A copy of pages laid out as the memory chunks of a file written with `chunkPages` (page count, page numbers,
  * pages): each chunk's header ends where its first page starts, on a 4 KiB boundary of `buf`, so the copy stays
  * page-aligned and a writer compresses each chunk where it lies. `copy(i, buf, at)` puts page gpns[i] into `buf` at
- * byte `at` (an offset rather than a view of each page: less garbage). The source is stable: `buf` must not
- * change until the write resolves.
+ * byte `at` (an offset rather than a view of each page: less garbage). Each chunk is copied when the writer first
+ * asks for it, so that a writer started while the source is held (startWrite) compresses the first chunks while
+ * the next are copied; complete() copies the rest, and must be called before the source may change. The source is
+ * stable: `buf` must not change until the write resolves.
  */
-export function stagePages(buf: Uint8Array, gpns: ArrayLike<number>, chunkPages: number, copy: (i: number, buf: Uint8Array, at: number) => void): PageSource {
+export function stagePages(buf: Uint8Array, gpns: ArrayLike<number>, chunkPages: number, copy: (i: number, buf: Uint8Array, at: number) => void): StagedPages {
   const n = gpns.length;
   if (buf.length < stagedBytes(n, chunkPages)) throw new WasmvisorError(`snapshot: ${buf.length} bytes cannot stage ${n} pages`);
   const head = stagedHeadBytes(chunkPages), stride = head + chunkPages * PAGE_SIZE;
   const at = (i: number) => Math.floor(i / chunkPages) * stride + head + (i % chunkPages) * PAGE_SIZE;
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  for (let first = 0, base = head; first < n; first += chunkPages, base += stride) {
-    const count = Math.min(chunkPages, n - first);
+  const chunks = Math.ceil(n / chunkPages);
+  const staged = new Uint8Array(chunks);
+  const stage = (c: number) => {
+    if (staged[c]) return;
+    staged[c] = 1;
+    const first = c * chunkPages, base = c * stride + head, count = Math.min(chunkPages, n - first);
     let h = base - 4 - 4 * count;
     dv.setUint32(h, count, true);
     for (let j = 0; j < count; j++) dv.setUint32(h += 4, gpns[first + j], true);
     // (Integer offsets throughout: at(i)'s division made a heap number per page in code that is rarely optimized.)
     for (let j = 0; j < count; j++) copy(first + j, buf, base + j * PAGE_SIZE);
-  }
+  };
   return {
     gpns,
-    get: (i) => buf.subarray(at(i), at(i) + PAGE_SIZE),
+    get: (i) => {
+      stage(Math.floor(i / chunkPages));
+      return buf.subarray(at(i), at(i) + PAGE_SIZE);
+    },
     stable: true,
     packed: {
       chunkPages,
       chunk: (first, count) => {
         if (first % chunkPages !== 0 || count !== Math.min(chunkPages, n - first)) throw new WasmvisorError(`snapshot: pages ${first}+${count} are not a staged chunk`);
+        stage(first / chunkPages);
         return buf.subarray(at(first) - 4 - 4 * count, at(first) + count * PAGE_SIZE);
       },
     },
+    complete: () => { for (let c = 0; c < chunks; c++) stage(c); },
   };
 }
 
@@ -503,10 +524,10 @@ class ChunkPacker {
   private readonly settled = new WeakSet<Promise<PackedChunk>>();
   constructor(private readonly pages: PageSource, private readonly chunkPages: number, private readonly level: number) {}
 
-  /** Starts chunks until PARALLEL are in flight or every page is taken. */
-  async fill(): Promise<void> {
+  /** Starts chunks until `max` (at most PARALLEL) are in flight or every page is taken (callers run one fill at a time). */
+  async fill(max = PARALLEL): Promise<void> {
     const n = this.pages.gpns.length;
-    while (this.inflight.length < PARALLEL && this.next < n) {
+    while (this.inflight.length < max && this.next < n) {
       const first = this.next;
       const rec = this.pages.record?.(first);
       if (rec && first + rec.count <= n) {
@@ -520,7 +541,9 @@ class ChunkPacker {
       let count = Math.min(this.chunkPages, n - first);
       for (let j = first + 1; j < first + count; j++) if (this.pages.record?.(j)) { count = j - first; break; }
       this.next += count;
-      const { p } = await this.start(first, count);
+      // A chunk laid out already starts at once (no await: a writer started while the VM is held posts its first
+      // chunks before the hold ends); others are gathered one after the other.
+      const p = this.startLaid(first, count) ?? (await this.start(first, count)).p;
       p.catch(() => {}); // handled when taken in order; this keeps an early failure from being "unhandled"
       this.track(p);
     }
@@ -538,6 +561,28 @@ class ChunkPacker {
    */
   ready(): boolean {
     return this.inflight.length === 0 ? this.next >= this.pages.gpns.length : this.settled.has(this.inflight[0]);
+  }
+
+  /**
+   * A chunk whose raw bytes are laid out already (a staged capture: PageSource.packed), handed to a compression
+   * thread, or at level 0 checksummed here; undefined for any other chunk.
+   */
+  private startLaid(first: number, count: number): Promise<PackedChunk> | undefined {
+    const src = this.pages;
+    const laid = src.stable === true && src.packed?.chunkPages === this.chunkPages ? src.packed.chunk(first, count) : undefined;
+    if (!laid) return undefined;
+    if (this.level === 0) {
+      // Stored: the record's data is the staged bytes themselves, and only its CRC-32 is computed, here (~0.2 ms
+      // per MiB): a compression thread's copy and round trip cost more.
+      const head = recordHead(KIND_CHUNK, CODEC_STORED, 0, laid.length, laid.length);
+      const sum = recordSum(head, new Uint8Array(0), laid);
+      return Promise.resolve({ rec: { parts: [head, laid, sum], sum }, pages: count, release: () => {} });
+    }
+    if (!(laid.buffer instanceof SharedArrayBuffer)) return undefined;
+    const outBytes = 4 + this.chunkPages * (4 + PAGE_SIZE);
+    const out = outputs.take(outBytes);
+    return this.finish(count, out, undefined, { level: this.level, raw: { buffer: laid.buffer, offset: laid.byteOffset, length: laid.length },
+      out: out.buffer as SharedArrayBuffer, outOffset: out.byteOffset, outBytes });
   }
 
   /** Locates (or gathers) a chunk's pages, in order, and hands the chunk to a compression thread. */
@@ -566,19 +611,6 @@ class ChunkPacker {
     };
     for (let j = 0; j < count; j++) gpns[j] = src.gpns[first + j];
     const outBytes = 4 + this.chunkPages * (4 + PAGE_SIZE); // a record's data is never longer than its raw bytes
-    const laid = stable && src.packed?.chunkPages === this.chunkPages ? src.packed.chunk(first, count) : undefined;
-    if (laid && this.level === 0) {
-      // Stored, and laid out already (a staged capture): the record's data is the staged bytes themselves, and only
-      // its CRC-32 is computed, here (~0.2 ms per MiB): a compression thread's copy and round trip cost more.
-      const head = recordHead(KIND_CHUNK, CODEC_STORED, 0, laid.length, laid.length);
-      const sum = recordSum(head, new Uint8Array(0), laid);
-      return { p: Promise.resolve({ rec: { parts: [head, laid, sum], sum }, pages: count, release: () => {} }) };
-    }
-    if (laid && laid.buffer instanceof SharedArrayBuffer) {
-      const out = outputs.take(outBytes);
-      return { p: this.finish(count, out, undefined, { level: this.level, raw: { buffer: laid.buffer, offset: laid.byteOffset, length: laid.length },
-        out: out.buffer as SharedArrayBuffer, outOffset: out.byteOffset, outBytes }) };
-    }
     try {
       for (let j = 0; j < count; j++) place(j, await src.get(first + j));
     } catch (e) {
@@ -621,21 +653,53 @@ class ChunkPacker {
  * snapshot costs beyond compressing and writing its pages is the header, the checksums and the atomic rename.
  */
 export async function writeSnapshot(path: string, snap: Snapshot, opts: WriteOptions = {}): Promise<WriteResult> {
+  return startWrite(snap, opts).write(path);
+}
+
+/** A snapshot whose first memory chunks are being compressed (startWrite); write() puts it into a file. */
+export interface StartedWrite {
+  /**
+   * Writes the snapshot to `path` atomically, as writeSnapshot; call it once. `parent`, if given, is the parent the
+   * file names (in place of the snapshot's: a parent is named relative to the file, whose path is known only now).
+   */
+  write(path: string, parent?: ParentRef): Promise<WriteResult>;
+  /** Instead of write(): resolves once the compressions started have finished with the pages' buffers. */
+  abandon(): Promise<void>;
+}
+
+/**
+ * Checks `snap` and starts compressing its first `ahead` memory chunks now, before the file is named and opened
+ * (the others follow when write() is called): a caller that holds the VM while it copies the pages out
+ * (snapshot/ops.ts captureSnapshot, with a staged source) has a compression thread begin on the first chunk while
+ * it copies the next. Throws what writeSnapshot rejects with for a bad snapshot.
+ */
+export function startWrite(snap: Snapshot, opts: WriteOptions = {}, ahead = PARALLEL): StartedWrite {
   const level = opts.level ?? 1;
   const chunkPages = opts.chunkPages ?? DEFAULT_CHUNK_PAGES;
   checkSnapshot(snap, chunkPages, level);
-  const meta = metaJson(snap);
+  const packer = new ChunkPacker(snap.pages, chunkPages, level);
+  // Not at level 0, where this thread checksums the chunks itself: a held VM would wait for that.
+  const started = level > 0 && ahead > 0 ? packer.fill(Math.min(ahead, PARALLEL)) : Promise.resolve();
+  started.catch(() => {}); // reported inside the write, which then removes the temp file
+  return {
+    write: (path, parent) => writeStarted(path, parent ? { ...snap, parent } : snap, packer, started, opts),
+    abandon: () => packer.settle(),
+  };
+}
+
+async function writeStarted(path: string, snap: Snapshot, packer: ChunkPacker, started: Promise<void>, opts: WriteOptions): Promise<WriteResult> {
+  const level = opts.level ?? 1;
   const n = snap.pages.gpns.length;
   const total = n * PAGE_SIZE;
   const progress = opts.onProgress ?? (() => {});
-  const packer = new ChunkPacker(snap.pages, chunkPages, level);
-
+  // The compression threads start on the first chunks (those not started yet) while the temp file opens.
+  const filled = started.then(() => packer.fill());
+  filled.catch(() => {}); // reported inside the write, which then removes the temp file
   try {
-    // The compression threads start on the first chunks while the temp file opens (on the libuv pool).
-    const started = packer.fill();
-    started.catch(() => {}); // reported inside the write, which then removes the temp file
+    checkParent(snap.parent);
+    const meta = metaJson(snap);
     return await atomicWrite(path, async (fh) => {
-      await started;
+      await filled;
       const out = new Output(fh, total <= SYNC_WRITES_MAX);
       const head = Buffer.alloc(20);
       MAGIC.copy(head, 0);

@@ -1,5 +1,5 @@
 // Saving a (paused) VM to a snapshot file and starting a VM from one: full and incremental snapshots, chains.
-import { writeSnapshot, readChain, mergeChain, stagePages, stagedBytes, DEFAULT_CHUNK_PAGES, type WriteResult, type ParentRef } from "./format.js";
+import { writeSnapshot, startWrite, readChain, mergeChain, stagePages, stagedBytes, DEFAULT_CHUNK_PAGES, type WriteResult, type ParentRef, type PageSource, type StartedWrite } from "./format.js";
 import { LazyLoader } from "./lazy.js";
 import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, pageSource, fullPages, dirtyPages, createMachine, applyPages, applyCore, PageSink, type MachineConfig } from "./vmstate.js";
 import type { Vm } from "../vm.js";
@@ -9,6 +9,7 @@ import type { VirtualSwitch } from "../virtio/switch.js";
 import { WasmvisorError } from "../errors.js";
 import { dirname, relative, resolve } from "node:path";
 import { BufferPool } from "./pool.js";
+import { compressionThreads } from "./compressor.js";
 
 /**
  * Pages per memory chunk of a full snapshot: 64 (256 KiB) rather than the format's default 256, so that a lazily
@@ -31,6 +32,14 @@ export interface SaveOptions {
    * the write anyway: a paused one). Default true: copy them when they fit STAGE_MAX_BYTES.
    */
   stage?: boolean;
+  /**
+   * With a copy: start compressing it while the VM is held, rather than once the VM is free again. The first
+   * chunks, one per spare core (one fewer than the compression threads: the copy keeps a core), each go to a
+   * compression thread as soon as they are copied. The snapshot is durable sooner (a 1,000-page incremental on 2
+   * cores: ~0.6 ms, 2 %) but the VM is held longer (~0.25 ms: the compression and the copy share the memory bus),
+   * so this is for a VM that will not run meanwhile anyway (a paused one).
+   */
+  startNow?: boolean;
 }
 
 /**
@@ -76,29 +85,43 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
   const dirty = dirtyPages(vm);
   const gpns = opts.parent ? dirty : fullPages(vm);
   const chunkPages = opts.parent ? DEFAULT_CHUNK_PAGES : SNAPSHOT_CHUNK_PAGES;
-  let pages = pageSource(vm, gpns);
   const staged = opts.stage !== false && gpns.length * 4096 <= STAGE_MAX_BYTES;
-  let copy: Buffer | undefined;
-  if (staged) {
-    // Copied into the file's chunk layout (snapshot/format.ts stagePages): the writer compresses it in place.
-    // Page by page from its frame (Buffer.copy between offsets, no view of each page made here); a page without a
-    // frame reads as zero, as pageSource's.
-    const mem = Buffer.from(vm.memory.buffer);
-    copy = stagingBuffers.take(stagedBytes(gpns.length, chunkPages));
-    pages = stagePages(copy, gpns, chunkPages, (i, dst, at) => {
+  // (The parent is named relative to the file written, so once its path is known; the writer adds the page index,
+  // so that a restore can validate the file, or its chain, without unpacking memory.)
+  const snap = (pages: PageSource) => ({ abi: vm.core.k.ABI_VERSION, config, sections: [core, devices], pages });
+  const parent = (path: string) => opts.parent && relativeParent(path, opts.parent);
+  const writeOpts = { onProgress: opts.onProgress, chunkPages, reportAs: opts.reportAs, level: opts.level };
+  const failed = (e: unknown) => { vm.remarkDirty(dirty); vm.remarkDirty(gpns); throw e; };
+  if (!staged) {
+    return { staged, pages: gpns.length, write: (path) => writeSnapshot(path, { ...snap(pageSource(vm, gpns)), parent: parent(path) }, writeOpts).catch(failed) };
+  }
+  // Copied into the file's chunk layout (snapshot/format.ts stagePages): the writer compresses it in place. Page by
+  // page from its frame (Buffer.copy between offsets, no view of each page made here); a page without a frame reads
+  // as zero, as pageSource's. With startNow the writer starts before the copy: each of its first chunks goes to a
+  // compression thread as soon as it is copied. Every chunk is copied before the VM may run again (complete()).
+  const mem = Buffer.from(vm.memory.buffer);
+  let copy: Buffer | undefined = stagingBuffers.take(stagedBytes(gpns.length, chunkPages));
+  const give = () => { if (copy) stagingBuffers.give(copy); copy = undefined; };
+  let started: StartedWrite | undefined;
+  let pages: PageSource;
+  try {
+    const staging = pages = stagePages(copy, gpns, chunkPages, (i, dst, at) => {
       const p = vm.frameOffset(gpns[i]);
       if (p === 0) dst.fill(0, at, at + 4096);
       else mem.copy(dst, at, p, p + 4096);
     });
+    if (opts.startNow) started = startWrite(snap(staging), writeOpts, compressionThreads() - 1);
+    staging.complete();
+  } catch (e) {
+    // (Compressions already started still read the copy: it goes back to the pool once they are done.)
+    if (started) void started.abandon().finally(give);
+    else give();
+    return failed(e);
   }
+  const w = started, copied = pages;
   return {
     staged, pages: gpns.length,
-    // (The writer adds the page index, so a restore can validate the file, or its chain, without unpacking memory.)
-    write: (path) => writeSnapshot(path, {
-      abi: vm.core.k.ABI_VERSION, config, parent: opts.parent && relativeParent(path, opts.parent), sections: [core, devices], pages,
-    }, { onProgress: opts.onProgress, chunkPages, reportAs: opts.reportAs, level: opts.level })
-      .catch((e) => { vm.remarkDirty(dirty); vm.remarkDirty(gpns); throw e; })
-      .finally(() => { if (copy) stagingBuffers.give(copy); copy = undefined; }),
+    write: (path) => (w ? w.write(path, parent(path)) : writeSnapshot(path, { ...snap(copied), parent: parent(path) }, writeOpts)).catch(failed).finally(give),
   };
 }
 
