@@ -334,11 +334,11 @@ async function main(): Promise<number> {
         s.memMiB === 128 ? `< ${RESTORE_TARGET_MS} ms` : "", ok, bm(s.restoreToInsnMs), bm(s.restoreMs), bm(s.cliWallMs, 0)]);
     }
     out.push(table(rows, ["l", "r", "r", "r", "r", "r", "l", "l", "r", "r", "r"]));
-    const irows: string[][] = [[`incremental, ${INC_PAGES} pages`, "pages", "file", "guest paused ms", "snapshot ms best/med", "4 MiB stored", "deflate 1", "Node zlib", "ratio best/med", "paired (95 % interval)", "target", "", "running guest: pages", "paused ms", "snapshot ms"]];
+    const irows: string[][] = [[`incremental, ${INC_PAGES} pages`, "pages", "file", "guest paused ms", "snapshot ms best/med", "4 MiB stored", "deflate 1", "GC ms: snapshots / deflate", "ratio best/med", "paired (95 % interval)", "target", "", "running guest: pages", "paused ms", "snapshot ms"]];
     for (const s of snapshot.sizes) {
       const i = s.incremental;
       if (!i) continue;
-      irows.push([`${s.memMiB} MiB guest`, String(i.pages.at(-1) ?? "?"), `${fmt(i.fileKiB, 0)} KiB`, bm(i.pausedMs), bm(i.snapshotMs), bm(i.storedMs), bm(i.deflateMs), bm(i.zlibMs),
+      irows.push([`${s.memMiB} MiB guest`, String(i.pages.at(-1) ?? "?"), `${fmt(i.fileKiB, 0)} KiB`, bm(i.pausedMs), bm(i.snapshotMs), bm(i.storedMs), bm(i.deflateMs), i.gcMs ? `${fmt(i.gcMs.snapshot, 0)} / ${fmt(i.gcMs.reference, 0)}` : "",
         `${fmt(i.ratioBest, 2)} / ${fmt(i.ratioMedian, 2)}`, `${fmt(i.ratioPaired, 2)}${i.ratioPairedInterval ? ` (${fmt(i.ratioPairedInterval[0], 2)}–${fmt(i.ratioPairedInterval[1], 2)})` : ""}`, `<= ${INC_TARGET_RATIO}`, verdict(i.ratioBest, i.ratioMedian, (x) => x <= INC_TARGET_RATIO),
         i.running.pages.length ? `${Math.min(...i.running.pages)}-${Math.max(...i.running.pages)}` : "", bm(i.running.pausedMs), bm(i.running.snapshotMs)]);
     }
@@ -351,7 +351,7 @@ async function main(): Promise<number> {
         `${fmt(z.ratioPaired, 2)}${z.ratioPairedInterval ? ` (${fmt(z.ratioPairedInterval[0], 2)}–${fmt(z.ratioPairedInterval[1], 2)})` : ""}`, `<= ${INC_TARGET_RATIO}`, verdict(z.ratioBest, z.ratioMedian, (x) => x <= INC_TARGET_RATIO)]);
     }
     if (zrows.length > 1) out.push(table(zrows, ["l", "r", "r", "r", "r", "r", "l", "l"]));
-    out.push(`incremental: the guest paused for good, ${INC_RUNS} times exactly 1,000 host-written pages; baselines = the same 4 MiB made durable as a new file (fsync + directory sync): stored (the reference of the level-0 rows: each run also takes an incremental snapshot of another 1,000 pages with {level: 0}); deflate 1 = compressed as the writer compresses (its engine, one thread per core; the default level's reference); Node zlib = with Node's one-shot deflateRaw (fresh memory per call; the reference of rows before the writer's own engine). Running guest: the guest wrote a 4,000 KiB file in its tmpfs (busybox's bytes: 1,000 pages plus what its kernel dirtied) and is idle at its shell; snapshot of the running VM (its write shares the main thread with the vCPU).`);
+    out.push(`incremental: the guest paused for good, ${INC_RUNS} times exactly 1,000 host-written pages; baselines = the same 4 MiB made durable as a new file (fsync + directory sync): stored (the reference of the level-0 rows: each run also takes an incremental snapshot of another 1,000 pages with {level: 0}); deflate 1 = compressed as the writer compresses (its engine, one thread per core; the default level's reference); GC ms = V8's garbage collection inside the timed snapshots / inside the timed deflate baselines, summed over the runs. Running guest: the guest wrote a 4,000 KiB file in its tmpfs (busybox's bytes: 1,000 pages plus what its kernel dirtied) and is idle at its shell; snapshot of the running VM (its write shares the main thread with the vCPU).`);
     out.push(`files in ${snapshot.dir}; save = vm.snapshot() on the running VM (call → durable: all of memory written while the guest runs, then the guest held for what it dirtied meanwhile, then merged); restore→running = restoreVm(file, {maxInsns: 1}) + start() until the first run slice returned ('running': the hart executes, or waits in WFI as it was saved); →1st insn = until one instruction retired (an idle guest first waits for its timer).`);
     for (const s of snapshot.sizes) if (s.error) out.push(`ERROR snapshot ${s.memMiB} MiB: ${s.error}`);
     out.push("");

@@ -15,12 +15,9 @@ import { open } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { performance } from "node:perf_hooks";
+import { performance, PerformanceObserver } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
-import { deflateRaw, type InputType, type ZlibOptions } from "node:zlib";
-import { promisify } from "node:util";
 import { createVm, restoreVm, type VirtualMachine } from "../host/api.js";
-import { deflateOptions } from "../host/snapshot/format.js";
 import { syncDir } from "../host/snapshot/atomic.js";
 import { SharedPieces, startDeflateThreads, stopDeflateThreads } from "./deflate-threads.js";
 import { cachedImages } from "../host/files.js";
@@ -45,7 +42,6 @@ export const DOWNTIME_TARGET_MS = 60;
 export const DIRTYLOG_TARGET = 0.05;
 export const DIRTIER_RATE = 2000;
 
-const deflateRawAsync = promisify(deflateRaw) as (b: InputType, o: ZlibOptions) => Promise<Buffer>;
 const lastLines = (s: string, n = 3) => s.replace(/\r/g, "").trim().split("\n").slice(-n).join(" | ");
 const r1 = (x: number) => round(x, 1), r2 = (x: number) => round(x, 2);
 
@@ -53,6 +49,25 @@ export interface Summary { best: number | null; median: number | null; samples: 
 function summary(xs: number[], lowerIsBetter = true, digits = 2): Summary {
   return { best: xs.length ? round(lowerIsBetter ? min(xs) : max(xs), digits) : null,
     median: xs.length ? round(median(xs), digits) : null, samples: xs.map((x) => round(x, digits)) };
+}
+
+/** Time V8 spent collecting garbage inside named intervals (a PerformanceObserver of "gc" entries). */
+class GcTime {
+  private readonly entries: { start: number; ms: number }[] = [];
+  private readonly spans: { name: string; t0: number; t1: number }[] = [];
+  private readonly obs = new PerformanceObserver((l) => { for (const e of l.getEntries()) this.entries.push({ start: e.startTime, ms: e.duration }); });
+  constructor() { this.obs.observe({ entryTypes: ["gc"] }); }
+  timed(name: string, t0: number, t1: number): void { this.spans.push({ name, t0, t1 }); }
+  /** Per name, the collections that began inside its intervals (after the observer has been told of the last). */
+  async totals(): Promise<Record<string, number>> {
+    await new Promise((r) => setTimeout(r, 50));
+    const out: Record<string, number> = {};
+    for (const s of this.spans) {
+      out[s.name] = (out[s.name] ?? 0) + this.entries.filter((e) => e.start >= s.t0 && e.start < s.t1).reduce((a, e) => a + e.ms, 0);
+    }
+    return out;
+  }
+  stop(): void { this.obs.disconnect(); }
 }
 
 function images(): { kernel: string; initrd: string } | string {
@@ -100,8 +115,12 @@ export interface SnapshotSize {
     running: { pages: number[]; pausedMs: Summary; snapshotMs: Summary };
     /** The same bytes alone: 4 MiB written + fsync; DEFLATE level 1 as the writer compresses (1 MiB pieces, one thread per core) + write + fsync. */
     storedMs: Summary; deflateMs: Summary;
-    /** The baseline compressed with Node's one-shot zlib (the baseline of rows before the writer's own engine). */
-    zlibMs: Summary;
+    /**
+     * Garbage collection inside the timed parts, summed over the runs (ms): the snapshots' and the DEFLATE
+     * baseline's. V8 collects on the main thread, in whatever runs there when a collection is due; a snapshot runs
+     * JavaScript there while the baseline mostly waits for its threads, so more lands in the snapshots.
+     */
+    gcMs: { snapshot: number; reference: number };
     /** snapshot / deflate baseline (best runs, medians). */
     ratioBest: number | null; ratioMedian: number | null;
     /** Median over runs of snapshot / baseline of the same run (taken one after the other, so noise is shared). */
@@ -150,8 +169,8 @@ async function timedSnapshot(vm: VirtualMachine, path: string, incremental = fal
 }
 
 /** Page contents for the dirtied pages: 32-bit pseudo-random values in 64-bit words (compressible, not trivially). */
-function pageData(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n * 4096), dv = new DataView(b.buffer);
+function pageData(n: number, seed: number, into = new Uint8Array(n * 4096)): Uint8Array {
+  const b = into.subarray(0, n * 4096), dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let x = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < b.length; i += 8) { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; dv.setUint32(i, x, true); }
   return b;
@@ -179,15 +198,16 @@ function writeSpread(vm: VirtualMachine, memMiB: number, shift: number, data: Ui
   for (let p = 0; p < INC_PAGES; p++) vm.vm.writePhys(vm.vm.ramBase + BigInt((p * step + shift) * 4096), data.subarray(p * 4096, (p + 1) * 4096));
 }
 
-/** How the baseline writes the 4 MiB: as they are, compressed as the snapshot writer does, or with Node's one-shot zlib. */
-type AloneHow = "stored" | "deflate" | "zlib";
+/** How the baseline writes the 4 MiB: as they are, or compressed as the snapshot writer does. */
+type AloneHow = "stored" | "deflate";
 
 /**
  * The baseline: the same bytes written to a new file and made durable, stored or DEFLATE level 1 in 1 MiB pieces.
  * "deflate" compresses as the snapshot writer does (its engine, deflater.ts, on one thread per core: the same
- * compression work, with the bytes already in shared memory as the dirty pages are in guest memory); "zlib" with
- * Node's asynchronous one-shot deflateRaw, as an application writing the pages with Node's zlib would (and as this
- * baseline did before the writer got its own engine: kept for comparison with earlier rows). Durable means the
+ * compression work, with the bytes already in shared memory as the dirty pages are in guest memory). (A third
+ * baseline with Node's one-shot deflateRaw, the reference of rows before the writer had its own engine, was dropped
+ * on 2026-11-26: its fresh 4 MiB per call made V8 collect garbage often, and the collections landed in whatever
+ * ran next — mostly the snapshots, whose main thread runs JavaScript while the baselines' waits.) Durable means the
  * file and its directory entry are synced (a new file whose directory was not synced may be gone after a crash);
  * the directory is synced with the snapshot writer's own call.
  */
@@ -198,10 +218,6 @@ async function writeAlone(path: string, data: Uint8Array, how: AloneHow, shared:
   try {
     if (how === "deflate") {
       for (const c of await shared.compress(1 << 20, 1)) await fh.write(c);
-    } else if (how === "zlib") {
-      const chunks: Promise<Buffer>[] = [];
-      for (let i = 0; i < data.length; i += 1 << 20) chunks.push(deflateRawAsync(data.subarray(i, i + (1 << 20)), deflateOptions(1, 1 << 20)));
-      for (const c of chunks) await fh.write(await c);
     } else {
       await fh.write(data);
     }
@@ -256,41 +272,52 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
     vm.pause();
     await vm.controller.hold(async () => {}); // returns once the run loop has stopped at a boundary
     await vm.snapshot(join(dir, `inc-${memMiB}-base.snap`));
-    const incMs: number[] = [], incW: number[] = [], incPaused: number[] = [], stored: number[] = [], defl: number[] = [], zl: number[] = [], pages: number[] = [];
+    const incMs: number[] = [], incW: number[] = [], incPaused: number[] = [], stored: number[] = [], defl: number[] = [], pages: number[] = [];
     const lvl0Ms: number[] = [];
     let lvl0Bytes = 0;
     const shared = new SharedPieces(INC_PAGES * 4096);
     startDeflateThreads();
     let incBytes = 0;
+    // The pages' bytes are made in two buffers made once: 8 MiB of fresh memory per run made V8 collect garbage
+    // every few runs, in whatever ran next.
+    const data = new Uint8Array(INC_PAGES * 4096), data0 = new Uint8Array(INC_PAGES * 4096);
+    const gc = new GcTime();
     for (let i = 0; i < (runs === 1 ? 1 : INC_RUNS); i++) {
-      const data = pageData(INC_PAGES, i + 1);
+      pageData(INC_PAGES, i + 1, data);
       writeSpread(vm, memMiB, i, data);
       // The order alternates, so that neither side always runs just after the other's garbage is collected.
       const alone = async () => {
         const ms: number[] = [];
-        for (const how of ["stored", "deflate", "zlib"] as const) ms.push(await writeAlone(join(dir, "alone.bin"), data, how, shared));
+        for (const how of ["stored", "deflate"] as const) {
+          const t = performance.now(), m = await writeAlone(join(dir, "alone.bin"), data, how, shared);
+          if (how === "deflate") gc.timed("reference", t, t + m);
+          ms.push(m);
+        }
         return ms;
       };
       const before = i % 2 === 1 ? await alone() : null;
       // (Each file is removed once measured, as the baseline's is: its child names it but never reads it.)
       const incFile = join(dir, `inc-${memMiB}-${i}.snap`);
-      const r = await timedSnapshot(vm, incFile, true);
+      const t = performance.now(), r = await timedSnapshot(vm, incFile, true);
+      gc.timed("snapshot", t, t + r.ms);
       rmSync(incFile);
       incMs.push(r.ms); incW.push(r.writeMs); incPaused.push(r.pausedMs); pages.push(r.pages); incBytes = r.bytes;
       // The same again at level 0 (stored), on another INC_PAGES pages (shifted past every shift the level-1
       // snapshots use, each page still distinct within its snapshot).
-      writeSpread(vm, memMiB, INC_RUNS + i, pageData(INC_PAGES, 1000 + i));
+      writeSpread(vm, memMiB, INC_RUNS + i, pageData(INC_PAGES, 1000 + i, data0));
       const inc0File = join(dir, `inc0-${memMiB}-${i}.snap`);
       const r0 = await timedSnapshot(vm, inc0File, true, 0);
       rmSync(inc0File);
       if (r0.pages !== INC_PAGES) throw new Error(`a level-0 incremental snapshot held ${r0.pages} pages, not ${INC_PAGES}`);
       lvl0Ms.push(r0.ms); lvl0Bytes = r0.bytes;
-      const [s, d, z] = before ?? await alone();
-      stored.push(s); defl.push(d); zl.push(z);
+      const [s, d] = before ?? await alone();
+      stored.push(s); defl.push(d);
       log(`    incremental #${i + 1}: ${r.pages} pages, ${(r.bytes / 1024).toFixed(0)} KiB in ${r.ms.toFixed(1)} ms (${r.writeMs.toFixed(1)} ms writing, guest paused ${r.pausedMs.toFixed(1)} ms); ` +
         `level 0: ${(r0.bytes / 1024).toFixed(0)} KiB in ${r0.ms.toFixed(1)} ms; ` +
-        `the 4 MiB alone: ${s.toFixed(1)} ms stored, ${d.toFixed(1)} ms deflated (${z.toFixed(1)} ms with Node's zlib)`);
+        `the 4 MiB alone: ${s.toFixed(1)} ms stored, ${d.toFixed(1)} ms deflated`);
     }
+    const gcMs = await gc.totals();
+    gc.stop();
     await vm.stop();
     await stopDeflateThreads();
     const restore: number[] = [], toRunning: number[] = [], toInsn: number[] = [];
@@ -319,7 +346,8 @@ async function snapshotOneSize(cli: string, img: { kernel: string; initrd: strin
       memMiB, bootMs: r1(bootMs), touchedMiB: r1(touchedMiB), fullPages, fileMiB: r1(fileBytes / 2 ** 20),
       saveMs: summary(save), saveWriteMs: summary(saveW), savePausedMs: summary(savePaused), restoreMs: summary(restore), restoreToRunningMs: summary(toRunning), restoreToInsnMs: summary(toInsn),
       cliWallMs: summary(cliWall, true, 0), cliRestoredMs: summary(cliRest),
-      incremental: { pages, fileKiB: r1(incBytes / 1024), snapshotMs: sm, writeMs: summary(incW), pausedMs: summary(incPaused), storedMs: summary(stored), deflateMs: dm, zlibMs: summary(zl),
+      incremental: { pages, fileKiB: r1(incBytes / 1024), snapshotMs: sm, writeMs: summary(incW), pausedMs: summary(incPaused), storedMs: summary(stored), deflateMs: dm,
+        gcMs: { snapshot: r1(gcMs.snapshot ?? 0), reference: r1(gcMs.reference ?? 0) },
         running: { pages: runPages, pausedMs: summary(runPaused), snapshotMs: summary(runMs) },
         ratioBest: sm.best !== null && dm.best ? r2(sm.best / dm.best) : null,
         ratioMedian: sm.median !== null && dm.median ? r2(sm.median / dm.median) : null,
