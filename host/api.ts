@@ -46,9 +46,12 @@ export interface VmConfig {
   timeoutMs?: number;
   maxInsns?: bigint;
   /**
-   * The checkpoint policy (as `wasmvisor run --checkpoint FILE --checkpoint-every S --time-slot S`): `file` always
-   * holds the newest complete checkpoint; one every `everyMs` while the guest runs; after `timeSlotMs` a checkpoint,
-   * then the run ends with reason "time-slot" (restoreVm(file) continues it). Each is reported as a `checkpoint` event.
+   * The checkpoint policy (as `wasmvisor run --checkpoint FILE --checkpoint-every S --time-slot S --checkpoint-on
+   * SIGNALS`): `file` always holds the newest complete checkpoint; one every `everyMs` while the guest runs; after
+   * `timeSlotMs` a checkpoint, then the run ends with reason "time-slot", and on one of `signals` (names, as
+   * "SIGTERM"; handled for the whole process while the VM runs) a checkpoint, then the run ends with reason "signal"
+   * (restoreVm(file) continues it). Each is reported as a `checkpoint` event. Nothing is installed for signals unless
+   * they are listed.
    */
   checkpoint?: CheckpointPolicy;
   /** DEFLATE level of this VM's snapshots and checkpoints: 0 (stored) to 9; default 1 (`--compress-level`). */
@@ -133,8 +136,9 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
         timeoutMs: this.config.timeoutMs, maxInsns: this.config.maxInsns, input: this.vm.consoleInput,
         onConsole: out, onRunning: () => this.emit("running"), ...ctl.runOptions(),
       });
-      // (The time slot ended the run through the controller: not the guest's poweroff.)
-      return policy?.slotExpired ? { ...r, exit: null, reason: "time-slot" as const } : r;
+      // (The policy ended the run through the controller, after its checkpoint: not the guest's poweroff.)
+      const stopped = policy?.stopped;
+      return stopped ? { ...r, exit: null, reason: stopped.why } : r;
     }).finally(async () => { policy?.stop(); ctl.running = false; await this.vm.lazy?.abandon(); await this.vm.devices?.close(); })
       .then((r) => { this.setState("stopped"); this.console.end(); this.emit("exit", r); return r; },
         (e: Error) => { this.setState("stopped"); this.console.end(); this.emit("error", e); throw e; });

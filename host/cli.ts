@@ -19,7 +19,7 @@ import { defaultSwitch, udpBridge } from "./virtio/switch.js";
 import { VmController } from "./controller.js";
 import { serveControl, controlRequest } from "./control.js";
 import { progressReporter } from "./progress.js";
-import { startCheckpointPolicy } from "./policy.js";
+import { checkPolicy, startCheckpointPolicy, type CheckpointPolicy } from "./policy.js";
 import { vmDigest } from "./snapshot/vmstate.js";
 import { migrateOut, receiveMigration } from "./migrate/migrate.js";
 import { listenForMigration, refusedReporter } from "./migrate/accept.js";
@@ -66,6 +66,8 @@ options:
   --checkpoint FILE          where the checkpoint policy writes: FILE always holds the newest complete checkpoint
   --checkpoint-every S       checkpoint every S seconds while the guest runs (incremental after the first)
   --time-slot S              after S seconds of wall time: checkpoint, then stop (exit 3; restore continues it)
+  --checkpoint-on SIGS       on any of these signals (comma-separated, e.g. SIGTERM,SIGUSR1; or none): checkpoint,
+                             then stop (exit 3); default SIGTERM, the batch system's end of a job
   --snapshot-on-exit FILE    save a snapshot when the run stops at --timeout, --max-insns or quit
   --compress-level N         DEFLATE level of checkpoints and snapshots: 0 (none: fastest on a fast disk, largest
                              files) to 9 (smallest); default 1
@@ -201,7 +203,7 @@ async function cmdRun(argv: string[]): Promise<number> {
         disk: { type: "string", multiple: true }, nic: { type: "string", multiple: true }, bridge: { type: "string", multiple: true },
         rng: { type: "boolean" }, "virtio-console": { type: "boolean" }, io: { type: "string" },
         control: { type: "string" }, checkpoint: { type: "string" }, "checkpoint-every": { type: "string" },
-        "time-slot": { type: "string" }, "snapshot-on-exit": { type: "string" }, digest: { type: "boolean" },
+        "time-slot": { type: "string" }, "checkpoint-on": { type: "string" }, "snapshot-on-exit": { type: "string" }, digest: { type: "boolean" },
         "compress-level": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -279,13 +281,13 @@ async function cmdRun(argv: string[]): Promise<number> {
 /** Options shared by run, restore and incoming: what happens while and after the guest runs. */
 interface RunFlags {
   trace?: boolean; "trace-file"?: string; stats?: boolean; signature?: string;
-  control?: string; checkpoint?: string; "checkpoint-every"?: string; "time-slot"?: string;
+  control?: string; checkpoint?: string; "checkpoint-every"?: string; "time-slot"?: string; "checkpoint-on"?: string;
   "snapshot-on-exit"?: string; digest?: boolean; "compress-level"?: string;
 }
 const RUN_FLAG_OPTIONS = {
   trace: { type: "boolean" }, "trace-file": { type: "string" }, stats: { type: "boolean" },
   control: { type: "string" }, checkpoint: { type: "string" }, "checkpoint-every": { type: "string" },
-  "time-slot": { type: "string" }, "snapshot-on-exit": { type: "string" }, digest: { type: "boolean" },
+  "time-slot": { type: "string" }, "checkpoint-on": { type: "string" }, "snapshot-on-exit": { type: "string" }, digest: { type: "boolean" },
   timeout: { type: "string" }, "max-insns": { type: "string" }, "compress-level": { type: "string" },
 } as const;
 
@@ -308,7 +310,16 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
   ctl.level = parseLevel(o["compress-level"]);
   const everyS = o["checkpoint-every"] !== undefined ? parseNumber(o["checkpoint-every"], "--checkpoint-every") : undefined;
   const slotS = o["time-slot"] !== undefined ? parseNumber(o["time-slot"], "--time-slot") : undefined;
-  if ((everyS !== undefined || slotS !== undefined) && o.checkpoint === undefined) throw new WasmvisorError("--checkpoint-every and --time-slot need --checkpoint FILE");
+  if ((everyS !== undefined || slotS !== undefined || o["checkpoint-on"] !== undefined) && o.checkpoint === undefined) {
+    throw new WasmvisorError("--checkpoint-every, --time-slot and --checkpoint-on need --checkpoint FILE");
+  }
+  // With a checkpoint file, SIGTERM (a batch system's end of the job) checkpoints and stops unless told otherwise.
+  const on = o["checkpoint-on"] ?? "SIGTERM";
+  const signals = on === "none" ? [] : on.split(",").map((x) => x.trim().toUpperCase()).map((x) => (x.startsWith("SIG") ? x : `SIG${x}`));
+  const policyCfg: CheckpointPolicy | undefined = o.checkpoint === undefined ? undefined : {
+    file: o.checkpoint, everyMs: everyS !== undefined ? everyS * 1000 : undefined, timeSlotMs: slotS !== undefined ? slotS * 1000 : undefined, signals,
+  };
+  if (policyCfg) checkPolicy(policyCfg); // (refused before the console and the control socket are taken)
   let traceFd: number | undefined;
   let traceOut: ((l: string) => void) | undefined;
   if (o["trace-file"] !== undefined) {
@@ -322,16 +333,15 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
   const detach = attachConsole(input, vm, mon, () => ctl.nudge());
   const control = o.control !== undefined ? await serveControl(o.control, ctl, (h, p, psk, prog, policy) => migrateOut(ctl, h, p, psk, prog, policy)) : undefined;
   const say = (m: string) => process.stderr.write(`wasmvisor: ${m}\n`);
-  const policy = o.checkpoint !== undefined ? startCheckpointPolicy(ctl,
-    { file: o.checkpoint, everyMs: everyS !== undefined ? everyS * 1000 : undefined, timeSlotMs: slotS !== undefined ? slotS * 1000 : undefined },
+  const policy = policyCfg ? startCheckpointPolicy(ctl, policyCfg,
     (e) => {
-      const why = e.why === "periodic" ? "periodic" : `time slot of ${slotS} s used`;
+      const why = e.why === "periodic" ? "periodic" : e.why === "signal" ? `${e.signal} received` : `time slot of ${slotS} s used`;
       if (e.result) {
         const r = e.result;
         say(`${why}: checkpoint ${e.file} (${r.pages} pages, ${(r.bytes / 1048576).toFixed(1)} MiB; ` +
           `${r.incremental ? "incremental, folded in" : "full"}; guest paused ${r.pausedMs.toFixed(1)} ms)`);
       } else if (e.why === "periodic") say(`checkpoint failed: ${e.error!.message}`);
-      else say(`checkpoint at the end of the time slot failed, stopping anyway: ${e.error!.message}`);
+      else say(`${why}: the checkpoint failed, stopping anyway: ${e.error!.message}`);
     }, progressReporter(process.stderr, "checkpoint")) : undefined;
   let result: RunResult;
   const monCtl = ctl.runOptions();
@@ -361,7 +371,11 @@ async function runAndReport(vm: Vm, o: RunFlags, x: {
     for (const b of x.bridges ?? []) b.close();
   }
   if (result.reason === "detached") { say("the VM migrated; this process is done"); return ExitCode.OK; }
-  if (policy?.slotExpired) { say(`stopped at the end of its time slot; resume with: wasmvisor restore ${o.checkpoint}`); return ExitCode.TIMEOUT; }
+  const stopped = policy?.stopped;
+  if (stopped) {
+    say(`stopped ${stopped.why === "signal" ? `on ${stopped.signal}` : "at the end of its time slot"}; resume with: wasmvisor restore ${o.checkpoint}`);
+    return ExitCode.TIMEOUT;
+  }
   if (sigRange) writeFileAtomic(o.signature!, formatSignature(vm.readPhys(sigRange[0], Number(sigRange[1] - sigRange[0])), gran));
   if (o.stats) {
     const s = vm.stats();
@@ -409,7 +423,7 @@ function parseSub(argv: string[], usage: string, options: Record<string, { type:
 const RESTORE_USAGE = `usage: wasmvisor restore [options] SNAPSHOT
 Starts the VM saved in SNAPSHOT (a full snapshot, or the newest of an incremental chain) in this process and runs
 it as 'run' does. Options: --io thread|sync, --bridge LPORT:HOST:PORT, --timeout S, --max-insns N, --stats,
---digest, --control PATH, --checkpoint FILE, --checkpoint-every S, --time-slot S, --snapshot-on-exit FILE,
+--digest, --control PATH, --checkpoint FILE, --checkpoint-every S, --time-slot S, --checkpoint-on SIGS, --snapshot-on-exit FILE,
 --compress-level N.`;
 
 async function cmdRestore(argv: string[]): Promise<number> {

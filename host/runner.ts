@@ -58,10 +58,10 @@ export interface RunResult {
   /** How the guest ended; null when a limit stopped it. */
   exit: ExitStatus | null;
   /**
-   * "exit", "timeout", "max-insns", "detached" (control said so: e.g. the VM migrated), or "time-slot" (the API's
-   * checkpoint policy stopped it: policy.ts).
+   * "exit", "timeout", "max-insns", "detached" (control said so: e.g. the VM migrated), or "time-slot" / "signal"
+   * (the API's checkpoint policy stopped it after a checkpoint, at the end of the time slot or on a signal: policy.ts).
    */
-  reason: "exit" | "timeout" | "max-insns" | "detached" | "time-slot";
+  reason: "exit" | "timeout" | "max-insns" | "detached" | "time-slot" | "signal";
   instret: bigint;
   wallMs: number;
   /** How often the core returned to the host, by reason (budget, wfi, console, ...). */

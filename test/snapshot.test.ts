@@ -349,6 +349,73 @@ describe("snapshots of a running guest", () => {
     });
   }, 200_000);
 
+  it("policy: SIGTERM (the default) or a chosen signal checkpoints the paused guest and stops (exit 3); the restore goes on from the next step", async () => {
+    await inTmp(async (d) => {
+      const gen = (s: string) => [...s.matchAll(/memcheck: gen (\d+) ok/g)].map((m) => Number(m[1]));
+      for (const [sig, extra] of [["SIGTERM", []], ["SIGUSR1", ["--checkpoint-on", "usr1,SIGUSR2"]]] as const) {
+        const ck = join(d, `${sig}.wvs`);
+        const a = bg(["run", "--checkpoint", ck, ...extra, guestPath("memcheck-long.elf")]);
+        await a.line(/gen 20 ok/);
+        a.child.kill(sig);
+        const ended = await a.closed;
+        expect(ended, a.err).toEqual({ code: 3, signal: null });
+        expect(a.err).toMatch(new RegExp(`${sig} received: checkpoint .* full; guest paused`));
+        expect(a.err).toContain(`stopped on ${sig}; resume with: wasmvisor restore ${ck}`);
+        // The guest was paused before the checkpoint and never ran again: the restored one goes on from the very
+        // next generation (nothing done twice, and a disk image would match the file).
+        const last = gen(a.out).at(-1)!;
+        const b = runCli(["restore", "--timeout", "1", ck], { timeoutMs: 60_000 });
+        expect(b.status, b.stderr).toBe(3);
+        expect(gen(b.stdout)[0]).toBe(last + 1);
+      }
+      // none: SIGTERM ends the process at once, as without a checkpoint file; no file is written.
+      const ck = join(d, "none.wvs");
+      const c = bg(["run", "--checkpoint", ck, "--checkpoint-on", "none", guestPath("memcheck-long.elf")]);
+      await c.line(/gen 5 ok/);
+      c.child.kill("SIGTERM");
+      expect(await c.closed).toEqual({ code: null, signal: "SIGTERM" });
+      expect(existsSync(ck)).toBe(false);
+      // Refused in one line before the guest runs.
+      for (const [args, msg] of [
+        [["--checkpoint-on", "SIGTERM"], "--checkpoint-every, --time-slot and --checkpoint-on need --checkpoint FILE"],
+        [["--checkpoint", ck, "--checkpoint-on", "SIGFOO"], 'checkpoint policy: "SIGFOO" is not a signal name'],
+        [["--checkpoint", ck, "--checkpoint-on", "TERM,KILL"], "checkpoint policy: SIGKILL cannot be caught"],
+      ] as const) {
+        const r = runCli(["run", ...args, guestPath("memcheck-long.elf")], { timeoutMs: 30_000 });
+        expect(r.status).toBe(2);
+        expect(r.stderr.trim().split("\n")).toEqual([expect.stringContaining(msg)]);
+      }
+    });
+  }, 200_000);
+
+  it("API: a listed signal checkpoints and stops the run (reason \"signal\"), then lets go of the signal; restoreVm continues", async () => {
+    await inTmp(async (d) => {
+      const ck = join(d, "sig.wvs");
+      expect(() => createVm({ image: guestPath("memcheck.elf"), checkpoint: { file: ck, signals: ["SIGSTOP"] } })).toThrow("checkpoint policy: SIGSTOP cannot be caught");
+      const before = process.listenerCount("SIGUSR2");
+      const vm = createVm({ image: guestPath("memcheck.elf"), timeoutMs: 120_000, checkpoint: { file: ck, signals: ["SIGUSR2"] } });
+      let out = "";
+      vm.on("output", (b) => { out += new TextDecoder().decode(b); });
+      const events: { why: string; signal?: string; error?: string }[] = [];
+      vm.on("checkpoint", (e) => events.push({ why: e.why, signal: e.signal, error: e.error?.message }));
+      const done = vm.start();
+      while (!/gen 3 ok/.test(out)) await new Promise((res) => setTimeout(res, 10));
+      expect(process.listenerCount("SIGUSR2")).toBe(before + 1);
+      process.kill(process.pid, "SIGUSR2");
+      const r = await done;
+      expect(r.reason).toBe("signal");
+      expect(r.exit).toBeNull();
+      expect(events).toEqual([{ why: "signal", signal: "SIGUSR2", error: undefined }]);
+      expect(process.listenerCount("SIGUSR2")).toBe(before);
+      expect(out).not.toContain("memcheck: PASS");
+      const back = await restoreVm(ck, { timeoutMs: 120_000 });
+      let out2 = "";
+      back.on("output", (b) => { out2 += new TextDecoder().decode(b); });
+      expect((await back.start()).exit).toEqual({ kind: "poweroff", code: 0 });
+      expect(out2).toContain("memcheck: PASS");
+    });
+  }, 200_000);
+
   it("policy: periodic checkpoints after the first are incremental, folded into the checkpoint file while the guest runs", async () => {
     await inTmp(async (d) => {
       const ck = join(d, "ck.wvs");
