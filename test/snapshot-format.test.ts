@@ -1,4 +1,4 @@
-// The snapshot container (host/snapshot/format.ts), atomic replacement (host/snapshot/atomic.ts) and the progress
+// The snapshot container (host/snapshot/format.ts, writer.ts, reader.ts, chain.ts), atomic replacement (host/snapshot/atomic.ts) and the progress
 // reporter (host/progress.ts): round trips, every kind of damage refused with its message, chains, kills mid-write.
 import { describe, it, expect, beforeAll, afterAll, vi } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
@@ -9,10 +9,10 @@ import { dirname, join } from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
 import ts from "typescript";
 import { ROOT } from "./helpers";
-import {
-  FORMAT_VERSION, mergeChain, readChain, readSnapshot, writeSnapshot, startWrite, stagePages, stagedBytes,
-  type PageSource, type Section, type Snapshot,
-} from "../host/snapshot/format.js";
+import { FORMAT_VERSION, type PageSource, type Section, type Snapshot } from "../host/snapshot/format.js";
+import { writeSnapshot, startWrite, stagePages, stagedBytes } from "../host/snapshot/writer.js";
+import { readSnapshot } from "../host/snapshot/reader.js";
+import { mergeChain, readChain } from "../host/snapshot/chain.js";
 import { atomicWrite, cleanStaleTemps } from "../host/snapshot/atomic.js";
 import { inspectSnapshot } from "../host/snapshot/inspect.js";
 import { compressChunk, stopCompressors } from "../host/snapshot/compressor.js";
@@ -28,7 +28,7 @@ let compiled: string | undefined;
 function compiledSnapshotModule(): string {
   if (compiled) return compiled;
   const mod = join(dir, "compiled");
-  for (const f of ["host/errors.ts", "host/progress.ts", "host/snapshot/atomic.ts", "host/snapshot/pool.ts", "host/snapshot/format.ts",
+  for (const f of ["host/errors.ts", "host/progress.ts", "host/snapshot/atomic.ts", "host/snapshot/pool.ts", "host/snapshot/format.ts", "host/snapshot/writer.ts",
     "host/snapshot/record.ts", "host/snapshot/deflater.ts", "host/snapshot/compressor.ts", "host/snapshot/compress-worker.ts"]) {
     const out = ts.transpileModule(readFileSync(join(ROOT, f), "utf8"),
       { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;

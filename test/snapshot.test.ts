@@ -14,7 +14,7 @@ import { vmDigest } from "../host/snapshot/vmstate.js";
 import { Vm } from "../host/vm.js";
 import { VmController } from "../host/controller.js";
 import { migrateOut } from "../host/migrate/migrate.js";
-import { readChain } from "../host/snapshot/format.js";
+import { readChain } from "../host/snapshot/chain.js";
 
 const digestOf = (s: string) => /state digest ([0-9a-f]{64}) at instret (\d+)/.exec(s)?.slice(1);
 function tmp(): string { return mkdtempSync(join(tmpdir(), "wv-snap-")); }

@@ -1,6 +1,7 @@
 // What a snapshot file (or an incremental chain) holds, and whether it is intact, without restoring it: the
 // `wasmvisor inspect` command, for checking checkpoints before relying on them.
-import { readChain, PAGE_SIZE } from "./format.js";
+import { PAGE_SIZE } from "./format.js";
+import { readChain } from "./chain.js";
 import { CODEC_STORED } from "./record.js";
 import { checkMachineConfig, type MachineConfig } from "./vmstate.js";
 

@@ -1,5 +1,7 @@
 // Saving a (paused) VM to a snapshot file and starting a VM from one: full and incremental snapshots, chains.
-import { writeSnapshot, startWrite, readChain, mergeChain, stagePages, stagedBytes, DEFAULT_CHUNK_PAGES, type WriteResult, type ParentRef, type PageSource, type StagedPages, type StartedWrite } from "./format.js";
+import { DEFAULT_CHUNK_PAGES, type WriteResult, type ParentRef, type PageSource } from "./format.js";
+import { writeSnapshot, startWrite, stagePages, stagedBytes, type StagedPages, type StartedWrite } from "./writer.js";
+import { readChain, mergeChain } from "./chain.js";
 import { LazyLoader } from "./lazy.js";
 import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, pageSource, fullPages, dirtyPages, createMachine, applyPages, applyCore, PageSink, type MachineConfig } from "./vmstate.js";
 import type { Vm } from "../vm.js";
@@ -95,7 +97,7 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
   if (!staged) {
     return { staged, pages: gpns.length, write: (path) => writeSnapshot(path, { ...snap(pageSource(vm, gpns)), parent: parent(path) }, writeOpts).catch(failed) };
   }
-  // Copied into the file's chunk layout (snapshot/format.ts stagePages): the writer compresses it in place. Page by
+  // Copied into the file's chunk layout (snapshot/writer.ts stagePages): the writer compresses it in place. Page by
   // page from its frame, by offsets (Node 20's Buffer.copy still makes a view of each source page inside: ~90 KB of
   // garbage per 1,000 pages); a page without a frame reads as zero, as pageSource's. With startNow the writer
   // starts before the copy: each of its first chunks goes to a compression thread as soon as it is copied. Every
