@@ -388,6 +388,22 @@ describe("snapshots of a running guest", () => {
     });
   }, 200_000);
 
+  it("policy: periodic checkpoints with a writable disk say in one line that the disk is not in them", async () => {
+    await inTmp(async (d) => {
+      const img = join(d, "d.img");
+      writeFileSync(img, new Uint8Array(1 << 20));
+      const note = /^wasmvisor: note: periodic checkpoints do not contain disk images \(.*d\.img\)/m;
+      const rw = runCli(["run", "--checkpoint", join(d, "a.wvs"), "--checkpoint-every", "60", "--disk", img, guestPath("hello.elf")]);
+      expect(rw.status, rw.stderr).toBe(0);
+      expect(rw.stderr).toMatch(note);
+      for (const args of [["--disk", `${img},ro`, "--checkpoint-every", "60"], ["--disk", img, "--time-slot", "60"]]) {
+        const r = runCli(["run", "--checkpoint", join(d, "b.wvs"), ...args, guestPath("hello.elf")]);
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stderr).not.toMatch(note);
+      }
+    });
+  });
+
   it("API: a listed signal checkpoints and stops the run (reason \"signal\"), then lets go of the signal; restoreVm continues", async () => {
     await inTmp(async (d) => {
       const ck = join(d, "sig.wvs");
