@@ -190,11 +190,12 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
  */
 export async function restoreVm(path: string, config: Omit<VmConfig, "image" | "kernel" | "devices"> = {}): Promise<VirtualMachine> {
   let m: VirtualMachine | undefined;
-  const { vm, parent } = await restoreSnapshot(path, Vm.abiVersion(), {
+  const { vm, parent, undoEpoch } = await restoreSnapshot(path, Vm.abiVersion(), {
     io: config.io, sw: config.switch, onConsole: (b) => { m?.console.write(b); m?.emit("output", b); },
   });
   m = new VirtualMachine(config, vm);
   m.controller.last = parent;
+  m.controller.undoEpoch = undoEpoch;
   return m;
 }
 

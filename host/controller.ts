@@ -8,6 +8,8 @@ import { rm } from "node:fs/promises";
 import { checkLevel, type ParentRef, type WriteResult } from "./snapshot/format.js";
 import type { Progress } from "./progress.js";
 import { WasmvisorError } from "./errors.js";
+import type { DiskUndo } from "./virtio/devices.js";
+import { diskUndoName, removeUndoLogsBefore } from "./virtio/undo.js";
 
 export class VmController {
   /** What the run loop should do next; holds (snapshots, migration) and the user's pause both pause it. */
@@ -35,6 +37,11 @@ export class VmController {
    * snapshot() and checkpoint(); the private steps below take the level they are given.)
    */
   level?: number;
+  /**
+   * The checkpoint whose copy-before-write logs the VM's writable disks keep now (virtio/undo.ts; 0: none): the
+   * next checkpoint is this plus one. A restored VM goes on with the checkpoint it was restored from.
+   */
+  undoEpoch = 0;
 
   constructor(readonly vm: Vm) {}
 
@@ -120,16 +127,25 @@ export class VmController {
     const level = opts.level ?? this.level;
     checkLevel(level);
     return this.serialized(async () => {
+      // Writable disks keep a copy-before-write log per checkpoint, begun while the VM is held for it: a restore of
+      // `file` puts them back as they were at that moment, whatever the guest wrote later (virtio/undo.ts).
+      const disks = this.vm.devices?.writableDisks() ?? [];
+      const undo = disks.length ? { epoch: this.undoEpoch + 1, logs: Object.fromEntries(disks.map((d) => [d.slot, diskUndoName(file, d.slot)])) } : undefined;
       const inc = `${file}.inc`;
+      let r: WriteResult & { pausedMs: number; incremental: boolean };
       if (this.last?.path !== file) {
         await rm(inc, { force: true }); // a fold a killed process left undone: its parent is about to be replaced
-        return { ...await this.snapshotNow(file, { ...opts, level }), incremental: false };
+        r = { ...await this.snapshotNow(file, { ...opts, level, undo }), incremental: false };
+      } else {
+        const i = await this.snapshotNow(inc, { ...opts, level, incremental: true, undo });
+        const merged = await mergeToFull(inc, file, this.vm.core.k.ABI_VERSION, level);
+        this.last = { path: file, digest: merged.digest };
+        await rm(inc, { force: true });
+        r = { ...merged, pausedMs: i.pausedMs, incremental: true };
       }
-      const r = await this.snapshotNow(inc, { ...opts, level, incremental: true });
-      const merged = await mergeToFull(inc, file, this.vm.core.k.ABI_VERSION, level);
-      this.last = { path: file, digest: merged.digest };
-      await rm(inc, { force: true });
-      return { ...merged, pausedMs: r.pausedMs, incremental: true };
+      // `file` now holds this checkpoint: the logs of earlier ones are not needed any more.
+      if (undo) for (const base of Object.values(undo.logs)) removeUndoLogsBefore(base, undo.epoch);
+      return r;
     });
   }
 
@@ -141,7 +157,7 @@ export class VmController {
    * of the whole save (128 MiB Linux guest: ~1 ms instead of 0.4–0.7 s). If anything fails, every page goes back
    * into the dirty log: an incremental snapshot against the previous one stays exact.
    */
-  private async precopyFull(path: string, opts: { onProgress?: (p: Progress) => void; level?: number }): Promise<WriteResult & { pausedMs: number }> {
+  private async precopyFull(path: string, opts: { onProgress?: (p: Progress) => void; level?: number; undo?: DiskUndo }): Promise<WriteResult & { pausedMs: number }> {
     await this.vm.lazy?.complete(); // the first pass reads all of memory
     const base = `${path}.precopy`, inc = `${base}.inc`;
     const before = this.last;
@@ -175,7 +191,7 @@ export class VmController {
   /** Snapshot work in progress (see serialized). */
   private busy = 0;
 
-  private async snapshotNow(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void; reportAs?: string; level?: number }): Promise<WriteResult & { pausedMs: number }> {
+  private async snapshotNow(path: string, opts: { incremental?: boolean; onProgress?: (p: Progress) => void; reportAs?: string; level?: number; undo?: DiskUndo }): Promise<WriteResult & { pausedMs: number }> {
     if (opts.incremental && !this.last) throw new WasmvisorError("an incremental snapshot needs a previous snapshot of this VM (take a full one first)");
     if (!opts.incremental && this.running && !this.userPaused && !this.vm.exited) return this.precopyFull(path, opts);
     if (opts.incremental) prepareStaging(this.vm); // (before the pause: fresh memory faults page by page)
@@ -188,8 +204,13 @@ export class VmController {
       // A copy is compressed from the start of the copy when the guest would not run meanwhile anyway.
       const willRun = this.running && !this.userPaused;
       const stage = opts.incremental === true || willRun;
+      if (opts.undo) {
+        // (The devices are quiesced: no write falls between this capture and the disks' new logs.)
+        await this.vm.devices!.beginUndo(opts.undo);
+        this.undoEpoch = opts.undo.epoch;
+      }
       const cap = captureSnapshot(this.vm, { parent: opts.incremental ? this.last : undefined, onProgress: opts.onProgress, reportAs: opts.reportAs, stage,
-        startNow: !willRun, level: opts.level });
+        startNow: !willRun, level: opts.level, undoEpoch: opts.undo?.epoch });
       // A staged capture is written once the guest runs again (not even its first steps while held); a large one now.
       // (A failed write leaves hold through its finally: the guest runs on either way.)
       return { cap, written: cap.staged ? undefined : await cap.write(path) };

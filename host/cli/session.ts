@@ -142,12 +142,6 @@ export async function runAndReport(vm: Vm, o: RunFlags, x: {
       } else if (e.why === "periodic") say(`checkpoint failed: ${e.error!.message}`);
       else say(`${why}: the checkpoint failed, stopping anyway: ${e.error!.message}`);
     }, progressReporter(process.stderr, "checkpoint")) : undefined;
-  // Disk images are not in checkpoints: a restore from a periodic one finds each disk as the guest left it later.
-  const writable = vm.devices?.slots.filter((x) => x.spec.kind === "blk" && !x.spec.readonly).map((x) => (x.spec as { path: string }).path) ?? [];
-  if (policyCfg?.everyMs !== undefined && writable.length) {
-    say(`note: periodic checkpoints do not contain disk images (${writable.join(", ")}): restored from one after a crash, ` +
-      "the guest finds its disk as it later left it; a checkpoint at the time slot or on a signal matches its disks");
-  }
   let result: RunResult;
   const monCtl = ctl.runOptions();
   ctl.running = true;

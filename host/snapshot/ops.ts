@@ -6,7 +6,8 @@ import { LazyLoader } from "./lazy.js";
 import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDevices, pageSource, fullPages, dirtyPages, createMachine, applyPages, applyCore, PageSink, type MachineConfig } from "./vmstate.js";
 import type { Vm } from "../vm.js";
 import type { Progress } from "../progress.js";
-import { attachDevices, type DeviceOptions } from "../virtio/devices.js";
+import { attachDevices, type DeviceOptions, type DiskUndo } from "../virtio/devices.js";
+import { diskUndoName } from "../virtio/undo.js";
 import type { VirtualSwitch } from "../virtio/switch.js";
 import { WasmvisorError } from "../errors.js";
 import { dirname, relative, resolve } from "node:path";
@@ -42,7 +43,15 @@ export interface SaveOptions {
    * so this is for a VM that will not run meanwhile anyway (a paused one).
    */
   startNow?: boolean;
+  /**
+   * A checkpoint whose disks' copy-before-write logs were begun while the VM was held (VmController.checkpoint): its
+   * epoch is saved (section DISK_UNDO_SECTION), so that a restore rolls the disks back to this moment.
+   */
+  undoEpoch?: number;
 }
+
+/** Section of a checkpoint whose writable disks keep copy-before-write logs (virtio/undo.ts): {"epoch": N}. */
+const DISK_UNDO_SECTION = "disk-undo";
 
 /**
  * Dirty sets up to this size are copied out while the VM is held, and compressed and written after it resumes:
@@ -90,7 +99,8 @@ export function captureSnapshot(vm: Vm, opts: SaveOptions = {}): Capture {
   const staged = opts.stage !== false && gpns.length * 4096 <= STAGE_MAX_BYTES;
   // (The parent is named relative to the file written, so once its path is known; the writer adds the page index,
   // so that a restore can validate the file, or its chain, without unpacking memory.)
-  const snap = (pages: PageSource) => ({ abi: vm.core.k.ABI_VERSION, config, sections: [core, devices], pages });
+  const undo = opts.undoEpoch !== undefined ? [{ name: DISK_UNDO_SECTION, data: new TextEncoder().encode(JSON.stringify({ epoch: opts.undoEpoch })) }] : [];
+  const snap = (pages: PageSource) => ({ abi: vm.core.k.ABI_VERSION, config, sections: [core, devices, ...undo], pages });
   const parent = (path: string) => opts.parent && relativeParent(path, opts.parent);
   const writeOpts = { onProgress: opts.onProgress, chunkPages, reportAs: opts.reportAs, level: opts.level };
   const failed = (e: unknown) => { vm.remarkDirty(dirty); vm.remarkDirty(gpns); throw e; };
@@ -185,16 +195,21 @@ export interface RestoreOptions {
  * — the guest's first touch of a page, and a prefetch between run slices, bring it back (snapshot/lazy.ts).
  * Otherwise every page is written back before this returns.
  */
-export async function restoreSnapshot(path: string, expectAbi: number, opts: RestoreOptions = {}): Promise<{ vm: Vm; parent: ParentRef }> {
+export async function restoreSnapshot(path: string, expectAbi: number, opts: RestoreOptions = {}): Promise<{ vm: Vm; parent: ParentRef; undoEpoch: number }> {
   const chain = await readChain(path, { expectAbi, expectConfig: checkMachineConfig, deferPages: opts.lazy !== false });
   const cfg = chain.config as MachineConfig;
   const lazy = opts.lazy !== false && chain.indexed && cfg.memBytes <= 2 ** 31;
   let vm: Vm | undefined;
   let handedOver = false; // the lazy loader closes the chain when the last page is back
+  let undo: DiskUndo | null = null;
   try {
+    // A checkpoint of a VM with writable disks: each disk goes back to the moment of the checkpoint (its
+    // copy-before-write logs, next to the file, are rolled back) and keeps logging against it.
+    undo = diskUndo(path, chain.section(DISK_UNDO_SECTION), cfg);
     vm = createMachine(cfg);
     if (cfg.devices.length) {
-      await attachDevices(vm, cfg.devices, { io: opts.io ?? (cfg.deterministic ? "sync" : "thread"), onConsole: opts.onConsole, sw: opts.sw });
+      await attachDevices(vm, cfg.devices, { io: opts.io ?? (cfg.deterministic ? "sync" : "thread"), onConsole: opts.onConsole, sw: opts.sw, rollback: undo ?? undefined });
+      if (undo) await vm.devices!.beginUndo(undo);
       if (lazy) await vm.devices!.quiesce(); // no DMA until every page is back
     }
     if (lazy) {
@@ -219,7 +234,7 @@ export async function restoreSnapshot(path: string, expectAbi: number, opts: Res
     }
     applyCore(vm, chain.section("core"));
     await applyDevices(vm, chain.section("devices"));
-    return { vm, parent: { path, digest: chain.layers[0].digest } };
+    return { vm, parent: { path, digest: chain.layers[0].digest }, undoEpoch: undo?.epoch ?? 0 };
   } catch (e) {
     await vm?.devices?.close();
     if (handedOver) await chain.close();
@@ -227,4 +242,15 @@ export async function restoreSnapshot(path: string, expectAbi: number, opts: Res
   } finally {
     if (!handedOver) await chain.close();
   }
+}
+
+/** The copy-before-write logs of the checkpoint `path` restores, from its section (null if it has none). */
+function diskUndo(path: string, section: Uint8Array | undefined, cfg: MachineConfig): DiskUndo | null {
+  if (!section) return null;
+  let epoch: unknown;
+  try { epoch = (JSON.parse(new TextDecoder().decode(section)) as { epoch?: unknown }).epoch; } catch { /* below */ }
+  if (!Number.isSafeInteger(epoch) || (epoch as number) < 1) throw new WasmvisorError(`${path}: its disk-undo section is malformed`);
+  const logs: Record<number, string> = {};
+  cfg.devices.forEach((d, slot) => { if (d.kind === "blk" && !d.readonly) logs[slot] = diskUndoName(path, slot); });
+  return { epoch: epoch as number, logs };
 }

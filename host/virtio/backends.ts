@@ -26,6 +26,7 @@ export type FromIo =
   | { type: "quiesced"; id: number; states: Record<number, unknown> }
   | { type: "loaded"; id: number; error: string | null }
   | { type: "iommu-done"; id: number; ok: boolean }
+  | { type: "undo-begun"; id: number; error: string | null }
   | { type: "error"; message: string };
 
 /** Sinks a back end needs on the thread where it runs. */

@@ -3,6 +3,7 @@
 // zeroes, GET_ID returns the serial number.
 import * as fs from "node:fs";
 import type { Backend, Chain, DeviceContext } from "./engine.js";
+import { UndoLog } from "./undo.js";
 
 export const VIRTIO_ID_BLOCK = 2;
 // Feature bits (§5.2.3)
@@ -49,6 +50,8 @@ export class BlkBackend implements Backend {
   private readonly ro: boolean;
   private readonly serial: Uint8Array;
   private readonly zeros = new Uint8Array(1 << 20);
+  /** The copy-before-write log of the current checkpoint (undo.ts), if the VM is checkpointed: see beginUndo. */
+  private undo: UndoLog | null = null;
   readonly stats = { reads: 0, writes: 0, flushes: 0, bytesRead: 0, bytesWritten: 0, errors: 0 };
 
   constructor(o: BlkOptions) {
@@ -96,6 +99,7 @@ export class BlkBackend implements Backend {
           if (this.ro) return status(S_IOERR);
           if (!this.inRange(sector, len)) return status(S_IOERR);
           const bufs = c.readableRange(16, len).map((s) => mem.subarray(s.ptr, s.ptr + s.len));
+          this.undo?.before(this.fd, Number(sector) * SECTOR, len); // (a failure fails the write: IOERR)
           if (bufs.length) fs.writevSync(this.fd, bufs, Number(sector) * SECTOR);
           this.stats.writes++; this.stats.bytesWritten += len;
           return status(S_OK);
@@ -134,6 +138,7 @@ export class BlkBackend implements Backend {
   }
 
   private zero(pos: number, len: number): void {
+    this.undo?.before(this.fd, pos, len);
     while (len > 0) {
       const n = Math.min(len, this.zeros.length);
       fs.writeSync(this.fd, this.zeros, 0, n, pos);
@@ -141,5 +146,19 @@ export class BlkBackend implements Backend {
     }
   }
 
-  close(): void { try { fs.closeSync(this.fd); } catch { /* already closed */ } }
+  /**
+   * A checkpoint is being taken (the device is quiesced): from now on the old contents of each block are saved in
+   * the log of checkpoint `epoch` before the block is first overwritten. Nothing for a read-only disk.
+   */
+  beginUndo(base: string, epoch: number): void {
+    if (this.ro) return;
+    const next = UndoLog.open(base, epoch, fs.fstatSync(this.fd).size);
+    this.undo?.close();
+    this.undo = next;
+  }
+
+  close(): void {
+    this.undo?.close();
+    try { fs.closeSync(this.fd); } catch { /* already closed */ }
+  }
 }

@@ -13,6 +13,7 @@ import type { ToIo } from "./io-thread.js";
 import { parseMac, type NetBackend } from "./net.js";
 import type { ConsoleBackend } from "./console.js";
 import { lockImage } from "./lock.js";
+import { rollbackDisk } from "./undo.js";
 import { defaultSwitch, type SwitchPort, type VirtualSwitch } from "./switch.js";
 
 export type { DeviceSpec } from "./backends.js";
@@ -24,7 +25,15 @@ export interface DeviceOptions {
   onConsole?: (b: Uint8Array) => void;
   /** Frames a virtio-net device transmits (slot, frame): connect to a switch. */
   onFrame?: (slot: number, frame: Uint8Array) => void;
+  /**
+   * Restoring a checkpoint: each listed disk (slot → its copy-before-write logs' name) is rolled back to checkpoint
+   * `epoch` (undo.ts rollbackDisk) once its image is locked, before anything reads it.
+   */
+  rollback?: DiskUndo;
 }
+
+/** A checkpoint's copy-before-write logs: its epoch, and each writable disk's logs' name (`name`.epoch), by slot. */
+export interface DiskUndo { epoch: number; logs: Record<number, string> }
 
 /** One record of the IOMMU's fault queue (RISC-V IOMMU spec §4.2). */
 export interface IommuFault { device: number; cause: number; write: boolean; iova: bigint; gpa: bigint }
@@ -36,6 +45,9 @@ export class VirtioDevices {
   private quiesceId = 0;
   private waiters = new Map<number, () => void>();
   private iommuWaiters = new Map<number, (ok: boolean) => void>();
+  private undoWaiters = new Map<number, (error: string | null) => void>();
+  /** The copy-before-write logs begun last (beginUndo). */
+  undo: DiskUndo | null = null;
   private loadWaiters = new Map<number, (error: string | null) => void>();
   private frozenStates: Record<number, unknown> = {};
   private failure: string | null = null;
@@ -58,7 +70,11 @@ export class VirtioDevices {
           try { st = fs.statSync(spec.path); } catch { throw new WasmvisorError(`disk image ${spec.path}: no such file`); }
           if (!st.isFile()) throw new WasmvisorError(`disk image ${spec.path} is not a regular file`);
           if (st.size < 512) throw new WasmvisorError(`disk image ${spec.path} is smaller than one 512-byte sector`);
-          if (!spec.readonly) d.releases.push(lockImage(spec.path));
+          if (!spec.readonly) {
+            d.releases.push(lockImage(spec.path));
+            const log = opts.rollback?.logs[slot];
+            if (log !== undefined) rollbackDisk(spec.path, log, opts.rollback!.epoch);
+          }
         }
         if (spec.kind === "net" && !parseMac(spec.mac)) throw new WasmvisorError(`bad MAC address ${JSON.stringify(spec.mac)} (want 52:54:00:12:34:56)`);
         setupSlot(vm.core, new Uint8Array(vm.memory.buffer), slot, spec, opts.io === "sync");
@@ -100,6 +116,7 @@ export class VirtioDevices {
           case "quiesced": this.frozenStates = m.states; this.waiters.get(m.id)?.(); this.waiters.delete(m.id); break;
           case "loaded": this.loadWaiters.get(m.id)?.(m.error); this.loadWaiters.delete(m.id); break;
           case "iommu-done": this.iommuWaiters.get(m.id)?.(m.ok); this.iommuWaiters.delete(m.id); break;
+          case "undo-begun": this.undoWaiters.get(m.id)?.(m.error); this.undoWaiters.delete(m.id); break;
           case "error": this.failure = m.message; break;
         }
       });
@@ -169,6 +186,30 @@ export class VirtioDevices {
       } catch (e) { error = (e as Error).message; }
     }
     if (error) throw new WasmvisorError(`snapshot's ${error}`);
+  }
+
+  /** The writable disks, by slot (those a checkpoint's copy-before-write logs cover). */
+  writableDisks(): { slot: number; path: string }[] {
+    return this.slots.flatMap(({ slot, spec }) => (spec.kind === "blk" && !spec.readonly ? [{ slot, path: spec.path }] : []));
+  }
+
+  /**
+   * A checkpoint is taken (call it while quiesced, so that no write falls between the checkpoint and its log):
+   * each listed disk starts the copy-before-write log of checkpoint `undo.epoch` (undo.ts). Throws one line if a
+   * log cannot be made: the checkpoint then fails, as its disks could not be put back.
+   */
+  async beginUndo(undo: DiskUndo): Promise<void> {
+    this.undo = undo;
+    let error: string | null = null;
+    if (this.worker) {
+      const id = ++this.quiesceId, w = this.worker;
+      error = await new Promise<string | null>((r) => { this.undoWaiters.set(id, r); w.postMessage({ type: "undo", id, epoch: undo.epoch, logs: undo.logs } satisfies ToIo); });
+    } else {
+      try {
+        for (const s of this.servers) if (undo.logs[s.slot] !== undefined) s.backend.beginUndo?.(undo.logs[s.slot], undo.epoch);
+      } catch (e) { error = (e as Error).message; }
+    }
+    if (error) throw new WasmvisorError(`cannot start a disk's copy-before-write log: ${error}`);
   }
 
   /** Ends a quiesce: held frames and input are delivered, notifications served. */
@@ -277,7 +318,12 @@ export async function attachDevices(vm: Vm, specs: DeviceSpec[], opts: DeviceOpt
     sends.set(slot, sw.connect(port));
     d.onClose(() => sw.disconnect(port));
   }
-  d.reattach = () => attachDevices(vm, specs, opts);
+  d.reattach = async () => {
+    // (Attached again after a failed migration: nothing is rolled back, and the current checkpoint's logs go on.)
+    const again = await attachDevices(vm, specs, { ...opts, rollback: undefined });
+    if (d.undo) await again.beginUndo(d.undo);
+    return again;
+  };
   return d;
 }
 

@@ -92,6 +92,8 @@ export interface Backend {
   saveState?(): unknown;
   /** Takes back what saveState returned (the device is not running yet). Throws on malformed state. */
   loadState?(state: unknown): void;
+  /** A checkpoint is taken (the device is quiesced): a disk starts its copy-before-write log (undo.ts). */
+  beginUndo?(base: string, epoch: number): void;
 }
 
 /** Binds a back end to its slot on the current thread's core instance. */

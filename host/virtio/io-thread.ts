@@ -17,6 +17,7 @@ export type ToIo =
   | { type: "thaw" }
   | { type: "load"; id: number; states: Record<number, unknown> }
   | { type: "iommu"; id: number; slot: number; base: number; bytes: number }
+  | { type: "undo"; id: number; epoch: number; logs: Record<number, string> }
   | { type: "stop" };
 
 const init = workerData as Init;
@@ -64,6 +65,12 @@ port.on("message", (m: ToIo) => {
       post({ type: "iommu-done", id: m.id, ok });
       break;
     }
+    case "undo":
+      try {
+        for (const s of servers) if (m.logs[s.slot] !== undefined) s.backend.beginUndo?.(m.logs[s.slot], m.epoch);
+        post({ type: "undo-begun", id: m.id, error: null });
+      } catch (e) { post({ type: "undo-begun", id: m.id, error: (e as Error).message }); }
+      break;
     case "stop":
       stopping = true;
       for (const s of servers) s.backend.close?.();
