@@ -190,12 +190,11 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
  */
 export async function restoreVm(path: string, config: Omit<VmConfig, "image" | "kernel" | "devices"> = {}): Promise<VirtualMachine> {
   let m: VirtualMachine | undefined;
-  const { vm, parent, undoEpoch } = await restoreSnapshot(path, Vm.abiVersion(), {
+  const restored = await restoreSnapshot(path, Vm.abiVersion(), {
     io: config.io, sw: config.switch, onConsole: (b) => { m?.console.write(b); m?.emit("output", b); },
   });
-  m = new VirtualMachine(config, vm);
-  m.controller.last = parent;
-  m.controller.undoEpoch = undoEpoch;
+  m = new VirtualMachine(config, restored.vm);
+  m.controller.restoredFrom(restored);
   return m;
 }
 

@@ -9,7 +9,7 @@ import { checkLevel, type ParentRef, type WriteResult } from "./snapshot/format.
 import type { Progress } from "./progress.js";
 import { WasmvisorError } from "./errors.js";
 import type { DiskUndo } from "./virtio/devices.js";
-import { diskUndoName, removeUndoLogsBefore } from "./virtio/undo.js";
+import { checkpointUndoLogs, removeUndoLogsBefore } from "./virtio/undo.js";
 
 export class VmController {
   /** What the run loop should do next; holds (snapshots, migration) and the user's pause both pause it. */
@@ -44,6 +44,15 @@ export class VmController {
   undoEpoch = 0;
 
   constructor(readonly vm: Vm) {}
+
+  /**
+   * For a VM restored from `parent` (snapshot/ops.ts restoreSnapshot): its next incremental snapshot names that
+   * file, and its disks go on logging against the checkpoint it was (undoEpoch).
+   */
+  restoredFrom(r: { parent: ParentRef; undoEpoch: number }): void {
+    this.last = r.parent;
+    this.undoEpoch = r.undoEpoch;
+  }
 
   /** For runToExit's options. */
   runOptions(): Pick<RunOptions, "control" | "onPaused" | "hostBusy" | "waitControl" | "throttle"> {
@@ -129,8 +138,8 @@ export class VmController {
     return this.serialized(async () => {
       // Writable disks keep a copy-before-write log per checkpoint, begun while the VM is held for it: a restore of
       // `file` puts them back as they were at that moment, whatever the guest wrote later (virtio/undo.ts).
-      const disks = this.vm.devices?.writableDisks() ?? [];
-      const undo = disks.length ? { epoch: this.undoEpoch + 1, logs: Object.fromEntries(disks.map((d) => [d.slot, diskUndoName(file, d.slot)])) } : undefined;
+      const logs = checkpointUndoLogs(file, this.vm.devices?.slots.map((s) => s.spec) ?? []);
+      const undo = Object.keys(logs).length ? { epoch: this.undoEpoch + 1, logs } : undefined;
       const inc = `${file}.inc`;
       let r: WriteResult & { pausedMs: number; incremental: boolean };
       if (this.last?.path !== file) {

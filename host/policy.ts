@@ -73,11 +73,13 @@ export function startCheckpointPolicy(ctl: VmController, p: CheckpointPolicy, on
   let stopping: PolicyRun["stopped"] = null, stopped: PolicyRun["stopped"] = null;
   const take = async (why: CheckpointEvent["why"], signal?: string): Promise<void> => {
     busy = true;
+    const e: CheckpointEvent = { why, ...(signal ? { signal } : {}), file: p.file };
     try {
-      onEvent({ why, ...(signal ? { signal } : {}), file: p.file, result: await ctl.checkpoint(p.file, { onProgress }) });
-    } catch (e) {
-      onEvent({ why, ...(signal ? { signal } : {}), file: p.file, error: e as Error });
+      e.result = await ctl.checkpoint(p.file, { onProgress });
+    } catch (err) {
+      e.error = err as Error;
     } finally { busy = false; }
+    onEvent(e);
   };
   // The last checkpoint, then the run stops. The guest is paused first and does not run again here, so the file
   // holds exactly where it stopped: nothing it does after the checkpoint is done twice once restored, and its disk

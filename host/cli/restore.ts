@@ -20,12 +20,11 @@ export async function cmdRestore(argv: string[]): Promise<number> {
   if (o.io !== undefined && o.io !== "thread" && o.io !== "sync") throw new WasmvisorError(`--io: want thread or sync (got ${o.io})`);
   const bridges = await openBridges(o.bridge);
   const t0 = performance.now();
-  const { vm, parent, undoEpoch } = await restoreSnapshot(resolvePath(r.positionals[0]), Vm.abiVersion(), { io: o.io as "thread" | "sync" | undefined, onConsole: consoleOut });
+  const restored = await restoreSnapshot(resolvePath(r.positionals[0]), Vm.abiVersion(), { io: o.io as "thread" | "sync" | undefined, onConsole: consoleOut });
   if (process.env.WASMVISOR_VERBOSE) process.stderr.write(`wasmvisor: restored in ${(performance.now() - t0).toFixed(1)} ms\n`);
-  const ctl = new VmController(vm);
-  ctl.last = parent;
-  ctl.undoEpoch = undoEpoch;
-  return runAndReport(vm, o, {
+  const ctl = new VmController(restored.vm);
+  ctl.restoredFrom(restored);
+  return runAndReport(restored.vm, o, {
     ctl, bridges,
     ...parseLimits(o),
   });

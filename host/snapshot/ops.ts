@@ -7,7 +7,7 @@ import { machineConfig, checkMachineConfig, coreSection, devicesSection, applyDe
 import type { Vm } from "../vm.js";
 import type { Progress } from "../progress.js";
 import { attachDevices, type DeviceOptions, type DiskUndo } from "../virtio/devices.js";
-import { diskUndoName } from "../virtio/undo.js";
+import { checkpointUndoLogs } from "../virtio/undo.js";
 import type { VirtualSwitch } from "../virtio/switch.js";
 import { WasmvisorError } from "../errors.js";
 import { dirname, relative, resolve } from "node:path";
@@ -250,7 +250,5 @@ function diskUndo(path: string, section: Uint8Array | undefined, cfg: MachineCon
   let epoch: unknown;
   try { epoch = (JSON.parse(new TextDecoder().decode(section)) as { epoch?: unknown }).epoch; } catch { /* below */ }
   if (!Number.isSafeInteger(epoch) || (epoch as number) < 1) throw new WasmvisorError(`${path}: its disk-undo section is malformed`);
-  const logs: Record<number, string> = {};
-  cfg.devices.forEach((d, slot) => { if (d.kind === "blk" && !d.readonly) logs[slot] = diskUndoName(path, slot); });
-  return { epoch: epoch as number, logs };
+  return { epoch: epoch as number, logs: checkpointUndoLogs(path, cfg.devices) };
 }

@@ -188,11 +188,6 @@ export class VirtioDevices {
     if (error) throw new WasmvisorError(`snapshot's ${error}`);
   }
 
-  /** The writable disks, by slot (those a checkpoint's copy-before-write logs cover). */
-  writableDisks(): { slot: number; path: string }[] {
-    return this.slots.flatMap(({ slot, spec }) => (spec.kind === "blk" && !spec.readonly ? [{ slot, path: spec.path }] : []));
-  }
-
   /**
    * A checkpoint is taken (call it while quiesced, so that no write falls between the checkpoint and its log):
    * each listed disk starts the copy-before-write log of checkpoint `undo.epoch` (undo.ts). Throws one line if a

@@ -11,15 +11,22 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { crc32 } from "node:zlib";
 import { WasmvisorError } from "../errors.js";
+import { syncDir } from "../snapshot/atomic.js";
+import type { DeviceSpec } from "./backends.js";
 
 export const UNDO_BLOCK = 4096;
 const MAGIC = Buffer.from("WVUNDO01", "latin1");
 const HEADER = 32;
 const RECORD_HEAD = 16;
 
-/** The name of the logs of disk `slot` of the checkpoint file `checkpoint` (each log is that name plus ".epoch"). */
-export function diskUndoName(checkpoint: string, slot: number): string {
-  return `${checkpoint}.disk${slot}.undo`;
+/**
+ * The names of the logs of checkpoint file `checkpoint`, by slot, for each writable disk among `devices` (slot =
+ * index): `checkpoint`.disk<slot>.undo (each log is that name plus ".epoch").
+ */
+export function checkpointUndoLogs(checkpoint: string, devices: readonly DeviceSpec[]): Record<number, string> {
+  const logs: Record<number, string> = {};
+  devices.forEach((d, slot) => { if (d.kind === "blk" && !d.readonly) logs[slot] = `${checkpoint}.disk${slot}.undo`; });
+  return logs;
 }
 
 /** The log of checkpoint `epoch` of the disk whose logs are named `base`.N. */
@@ -36,13 +43,6 @@ function header(imageBytes: number, epoch: number): Buffer {
   return h;
 }
 
-function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try { fd = fs.openSync(dir, "r"); fs.fsyncSync(fd); } catch { /* some platforms cannot sync a directory */ } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
 /**
  * The copy-before-write log a writable disk keeps from a checkpoint on. A log of the same checkpoint that exists
  * already is continued (a restored VM goes on with the log of the checkpoint it came from, whose records hold
@@ -53,6 +53,7 @@ export class UndoLog {
   /** Blocks already saved in this log: a block's old contents are saved once per checkpoint. */
   private readonly saved: Uint8Array;
   private readonly old = Buffer.alloc(UNDO_BLOCK);
+  private readonly head = Buffer.alloc(RECORD_HEAD);
   private pos = HEADER;
   readonly blocks = { saved: 0 };
 
@@ -77,11 +78,11 @@ export class UndoLog {
         fs.writeSync(fd, header(imageBytes, epoch), 0, HEADER, 0);
       }
       fs.fsyncSync(fd);
+      if (!mine) syncDir(path.dirname(file)); // (a new file: its directory entry too)
     } catch (e) {
       fs.closeSync(fd);
       throw e;
     }
-    if (!mine) syncDir(path.dirname(file));
     return log;
   }
 
@@ -96,7 +97,7 @@ export class UndoLog {
     for (let b = first; b <= last; b++) {
       if (this.saved[b >> 3] & (1 << (b & 7))) continue;
       const n = fs.readSync(imageFd, this.old, 0, Math.min(UNDO_BLOCK, this.imageBytes - b * UNDO_BLOCK), b * UNDO_BLOCK);
-      const head = Buffer.alloc(RECORD_HEAD);
+      const head = this.head;
       head.writeBigUInt64LE(BigInt(b), 0);
       head.writeUInt32LE(n, 8);
       head.writeUInt32LE(crc32(this.old.subarray(0, n), crc32(head.subarray(0, 12))), 12);
