@@ -1,10 +1,10 @@
 // Live migration through the embedding API, both ends in one process: vm.migrate() and incomingVm().
 import { describe, it, expect } from "vitest";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { createVm, incomingVm, type VirtualMachine } from "../host/api.js";
+import { createVm, incomingVm, restoreVm, type VirtualMachine } from "../host/api.js";
 import { guestPath } from "./helpers";
 import type { Server } from "node:net";
 import { fakeTarget } from "./fake-target";
@@ -148,6 +148,37 @@ describe("live migration through the API", () => {
     vm.stop();
     await run;
   });
+
+  it("a migration that fails after the disks were let go leaves their checkpoint log going on: restored, the disk is the checkpoint's", async () => {
+    const d = mkdtempSync(join(tmpdir(), "wv-migapi-"));
+    const servers: Server[] = [];
+    try {
+      const psk = join(d, "psk"), disk = join(d, "v.img"), ck = join(d, "ck.wvs");
+      writeFileSync(psk, randomBytes(32));
+      writeFileSync(disk, new Uint8Array(4 << 20));
+      const vm = createVm({ image: guestPath("vblk.elf"), devices: [{ kind: "blk", path: disk }], timeoutMs: 120_000 });
+      const out = text(vm);
+      const run = vm.start();
+      while (!/ok GET_ID/.test(out())) await new Promise((r) => setTimeout(r, 1));
+      // Paused from the checkpoint to the end of the migration: every write the guest makes to its disk after the
+      // checkpoint goes through the back end attached again after the failure, which must log it.
+      vm.pause();
+      await vm.checkpoint(ck);
+      const at = readFileSync(disk);
+      // A target that takes the final state (the source has closed its devices by then) and dies before resuming.
+      const { port, server, done: fake } = await fakeTarget(psk, (seen) => seen.type === 4);
+      servers.push(server);
+      await expect(vm.migrate("127.0.0.1", port, psk)).rejects.toThrow(/failed after the stop.*the VM keeps running here/);
+      await fake;
+      vm.resume();
+      expect((await run).exit).toEqual({ kind: "poweroff", code: 0 });
+      expect(out()).toContain("vblk: PASS");
+      expect(readFileSync(disk).equals(at)).toBe(false); // (it wrote after the checkpoint, all of it after the failure)
+      const back = await restoreVm(ck, { timeoutMs: 120_000 });
+      expect(readFileSync(disk).equals(at)).toBe(true);
+      await back.vm.devices?.close();
+    } finally { for (const s of servers) s.close(); rmSync(d, { recursive: true, force: true }); }
+  }, 120_000);
 
   it("incomingVm refuses a missing key at once, before listening", async () => {
     await expect(incomingVm({ port: 0, pskFile: "/nonexistent/psk" })).rejects.toThrow("migration key /nonexistent/psk: no such file");
