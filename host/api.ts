@@ -145,8 +145,17 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
     return this.done;
   }
 
-  /** Suspends the guest at an instruction boundary (devices finish what they were doing); it notices only time passing. */
-  pause(): void { if (this._state === "running") { this.controller.pause(); this.setState("paused"); } }
+  /**
+   * Suspends the guest: it stops at an instruction boundary, its devices complete what it asked of them, and nothing
+   * more reaches its memory (network frames and console input wait) until resume(); it notices only time passing.
+   * Resolves once all that holds (at once if the VM is not running or paused).
+   */
+  pause(): Promise<void> {
+    if (this._state !== "running" && this._state !== "paused") return Promise.resolve();
+    const p = this.controller.pause();
+    this.setState("paused");
+    return p;
+  }
   resume(): void { if (this._state === "paused") { this.controller.resume(); this.setState("running"); } }
   /** Ends the VM (as a poweroff with code 0 if it was running). */
   stop(): Promise<RunResult> | undefined { this.controller.quit(); return this.done; }

@@ -15,6 +15,10 @@ const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<number>
   inspect: async () => (await import("./cli/inspect.js")).cmdInspect,
   migrate: async () => (await import("./cli/migrate.js")).cmdMigrate,
   incoming: async () => (await import("./cli/incoming.js")).cmdIncoming,
+  pause: async () => (await import("./cli/control.js")).controlCommand("pause"),
+  resume: async () => (await import("./cli/control.js")).controlCommand("resume"),
+  info: async () => (await import("./cli/control.js")).controlCommand("info"),
+  quit: async () => (await import("./cli/control.js")).controlCommand("quit"),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -5,7 +5,9 @@
 //             | {"cmd": "info"} | {"cmd": "quit"}
 //             | {"cmd": "migrate", "host": "...", "port": N, "psk": "<file>", "autoConverge": true (default),
 //                "downtimeMs": 60 (default), "maxRounds": 30 (default)}
-//   replies:  {"progress": {...}} lines while working, then {"ok": true, ...} or {"ok": false, "error": "..."}
+//   replies:  {"progress": {...}} lines while working, then {"ok": true, ...} or {"ok": false, "error": "..."};
+//             pause, resume and info answer {"ok": true, "instret": "N", "paused": bool, "pc": "0x..."}, pause once
+//             the guest is suspended (at an instruction boundary, its devices quiesced)
 import * as net from "node:net";
 import * as fs from "node:fs";
 import { resolve } from "node:path";
@@ -31,6 +33,7 @@ export async function serveControl(path: string, ctl: VmController, migrate?: Mi
       }
     });
     sock.on("error", () => { /* the client went away */ });
+    const where = () => ({ instret: ctl.vm.instret.toString(), paused: ctl.paused, pc: `0x${ctl.vm.pc.toString(16)}` });
     const handle = async (line: string): Promise<Record<string, unknown>> => {
       let req: { cmd?: string; path?: string; incremental?: boolean; level?: number; host?: string; port?: number; psk?: string; autoConverge?: boolean; downtimeMs?: number; maxRounds?: number };
       try { req = JSON.parse(line); } catch { throw new WasmvisorError("control: not a JSON request"); }
@@ -41,10 +44,10 @@ export async function serveControl(path: string, ctl: VmController, migrate?: Mi
           const r = await ctl.snapshot(resolve(req.path), { incremental: !!req.incremental, level: req.level, onProgress: (p) => reply({ progress: p }) });
           return { path: resolve(req.path), bytes: r.bytes, pages: r.pages, digest: r.digest, pausedMs: r.pausedMs };
         }
-        case "pause": ctl.pause(); return {};
-        case "resume": ctl.resume(); return {};
+        case "pause": await ctl.pause(); return where(); // (answered once the guest is suspended)
+        case "resume": ctl.resume(); return where();
         case "quit": ctl.quit(); return {};
-        case "info": return { instret: ctl.vm.instret.toString(), paused: ctl.paused, pc: `0x${ctl.vm.pc.toString(16)}` };
+        case "info": return where();
         case "migrate":
           if (!migrate) throw new WasmvisorError("control: this VM cannot migrate");
           if (typeof req.host !== "string" || !Number.isInteger(req.port) || typeof req.psk !== "string") throw new WasmvisorError("control: migrate needs host, port and psk");

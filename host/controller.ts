@@ -8,7 +8,7 @@ import { rm } from "node:fs/promises";
 import { checkLevel, type ParentRef, type WriteResult } from "./snapshot/format.js";
 import type { Progress } from "./progress.js";
 import { WasmvisorError } from "./errors.js";
-import type { DiskUndo } from "./virtio/devices.js";
+import type { DiskUndo, VirtioDevices } from "./virtio/devices.js";
 import { checkpointUndoLogs, removeUndoLogsBefore } from "./virtio/undo.js";
 
 export class VmController {
@@ -27,8 +27,12 @@ export class VmController {
   throttle = 0;
   /** A live migration of this VM is under way (migrate.ts allows one at a time). */
   migrating = false;
-  /** True while runToExit drives this VM. */
-  running = false;
+  private isRunning = false;
+  /** The user's pause under way or in force (pause()); resume() ends it. */
+  private pausing: Promise<void> | null = null;
+  private pauseToken: object | null = null;
+  /** The devices the user's pause froze (thawed by resume()). */
+  private userFrozen: VirtioDevices | undefined;
   /** The newest snapshot of this VM: the parent of an incremental one. */
   last?: ParentRef;
   /**
@@ -73,9 +77,45 @@ export class VmController {
     };
   }
 
+  /** True while runToExit drives this VM (set by whoever runs it). */
+  get running(): boolean { return this.isRunning; }
+  set running(v: boolean) {
+    this.isRunning = v;
+    this.atBoundary = false;
+    // A run that ended will reach no boundary: whoever waits for one goes on (the guest runs no more).
+    if (!v) for (const w of this.pausedWaiters.splice(0)) w();
+  }
+
   get paused(): boolean { return this.userPaused; }
-  pause(): void { this.userPaused = true; this.nudge(); }
-  resume(): void { this.userPaused = false; this.nudge(); }
+
+  /**
+   * Suspends the guest (the monitor's stop, a control socket's pause, vm.pause()): it stops at an instruction
+   * boundary, every device request it made completes, and nothing more is delivered into its memory (network
+   * frames, console input wait in the back ends) until resume(). Resolves once that holds. The guest notices only
+   * the time that passed.
+   */
+  pause(): Promise<void> {
+    if (this.userPaused) return this.pausing ?? Promise.resolve();
+    this.userPaused = true;
+    this.nudge();
+    const token = {};
+    this.pauseToken = token;
+    return (this.pausing = (async () => {
+      await this.atBoundaryNow();
+      if (this.pauseToken !== token) return; // resumed (and maybe paused again) meanwhile
+      const d = this.vm.devices;
+      if (d) { this.userFrozen = d; await d.quiesce(); }
+    })());
+  }
+
+  resume(): void {
+    this.userPaused = false;
+    this.pausing = null;
+    this.pauseToken = null;
+    this.userFrozen?.thaw();
+    this.userFrozen = undefined;
+    this.nudge();
+  }
   quit(): void { this.ending = "quit"; this.nudge(); }
   /** Ends the run without the guest ending (it continues elsewhere). */
   detach(): void { this.ending = "detach"; this.nudge(); }
@@ -83,6 +123,20 @@ export class VmController {
   /** Wakes a run loop waiting in its pause branch to look at control() again (whoever changes what it returns). */
   nudge(): void {
     for (const w of this.controlWaiters.slice()) w();
+  }
+
+  /**
+   * Waits until the run loop, if one drives the guest, sits at an instruction boundary in its pause branch (the
+   * caller has made control() say "pause"), or has ended.
+   */
+  private async atBoundaryNow(): Promise<void> {
+    if (!this.running || this.atBoundary) return;
+    const paused = new Promise<void>((r) => this.pausedWaiters.push(r));
+    // A run loop sleeping in WFI would notice the pause only when its sleep ends: wake it now.
+    const { view, index } = this.vm.wakeWord;
+    Atomics.add(view, index, 1);
+    Atomics.notify(view, index);
+    await paused;
   }
 
   /**
@@ -94,19 +148,17 @@ export class VmController {
     this.holds++;
     const devices = this.vm.devices;
     try {
-      if (this.running && !this.atBoundary) {
-        const paused = new Promise<void>((r) => this.pausedWaiters.push(r));
-        // A run loop sleeping in WFI would notice the pause only when its sleep ends: wake it now.
-        const { view, index } = this.vm.wakeWord;
-        Atomics.add(view, index, 1);
-        Atomics.notify(view, index);
-        await paused;
-      }
+      await this.atBoundaryNow();
       await devices?.quiesce();
       return await fn();
     } finally {
-      // (A migration that succeeded closed the devices; one that failed attached new, unfrozen ones.)
+      // (A migration that succeeded closed the devices; one that failed attached new, unfrozen ones, which the
+      // user's pause, if one is in force, freezes in turn.)
       if (devices && this.vm.devices === devices) devices.thaw();
+      else if (this.userFrozen && this.vm.devices && this.userFrozen !== this.vm.devices) {
+        this.userFrozen = this.vm.devices;
+        void this.userFrozen.quiesce();
+      }
       this.holds--;
       this.releasedAt = performance.now();
       // (A waiting run loop continues first — before the caller's code after its await — and may run a slice.)

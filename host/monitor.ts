@@ -1,7 +1,8 @@
 // The console monitor (Ctrl-A C, as in QEMU): a few commands to inspect and control a running VM.
 import type { Vm } from "./vm.js";
 
-export interface MonitorState { paused: boolean; quit: boolean }
+/** What the monitor's stop, cont and quit act on: the VM's controller (controller.ts). */
+export interface MonitorControl { pause(): Promise<void>; resume(): void; quit(): void; readonly paused: boolean }
 
 const ABI = ["zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
   "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6"];
@@ -10,14 +11,14 @@ const hex = (v: bigint) => v.toString(16).padStart(16, "0");
 export const MONITOR_HELP = `commands:
   info registers   pc, privilege, integer registers and the main CSRs
   info stats       counters (instructions, TLB, traps, memory)
-  stop | pause     pause the guest
+  stop | pause     suspend the guest (its devices quiesced)
   cont | resume    resume the guest
   quit | q         end the VM (exit code 0)
   help             this text
 Ctrl-A C returns to the guest console.`;
 
 /** Runs one monitor command line; returns what to print. */
-export function monitorCommand(vm: Vm, line: string, st: MonitorState): string {
+export function monitorCommand(vm: Vm, line: string, ctl: MonitorControl): string {
   const cmd = line.trim().replace(/\s+/g, " ");
   const k = vm.core.k;
   switch (cmd) {
@@ -35,9 +36,9 @@ export function monitorCommand(vm: Vm, line: string, st: MonitorState): string {
     }
     case "info stats":
       return Object.entries(vm.stats()).map(([n, v]) => `${n} ${v}`).join("\n");
-    case "stop": case "pause": st.paused = true; return "paused";
-    case "cont": case "resume": case "c": st.paused = false; return "running";
-    case "quit": case "q": st.quit = true; return "bye";
+    case "stop": case "pause": void ctl.pause(); return "paused";
+    case "cont": case "resume": case "c": ctl.resume(); return "running";
+    case "quit": case "q": ctl.quit(); return "bye";
     default: return `unknown command '${cmd}' (help lists them)`;
   }
 }

@@ -89,7 +89,7 @@ export function startCheckpointPolicy(ctl: VmController, p: CheckpointPolicy, on
   const finish = (why: NonNullable<PolicyRun["stopped"]>) => {
     if (stopping) return;
     stopping = why;
-    ctl.pause();
+    void ctl.pause(); // (the checkpoint's hold waits for the same boundary)
     void take(why.why, why.why === "signal" ? why.signal : undefined).then(() => { stopped = why; ctl.quit(); });
   };
   if (p.everyMs !== undefined) {

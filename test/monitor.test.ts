@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { Vm } from "../host/vm.js";
 import { runToExit } from "../host/runner.js";
 import { VmController } from "../host/controller.js";
-import { monitorCommand, type MonitorState } from "../host/monitor.js";
+import { monitorCommand } from "../host/monitor.js";
 import { guestPath } from "./helpers";
 
 function helloVm(): Vm {
@@ -18,24 +18,26 @@ describe("monitor", () => {
   it("info registers shows pc, privilege and every register", () => {
     const vm = helloVm();
     vm.run(10);
-    const st: MonitorState = { paused: false, quit: false };
-    const out = monitorCommand(vm, "info registers", st);
+    const out = monitorCommand(vm, "info registers", new VmController(vm));
     expect(out).toContain(`pc ${vm.pc.toString(16).padStart(16, "0")}  priv M  instret 10`);
     expect(out).toContain(`x2/sp    ${vm.x(2).toString(16).padStart(16, "0")}`);
     expect(out.split("\n")).toHaveLength(11);
   });
 
-  it("stop/cont/quit change the state; unknown commands say so", () => {
+  it("stop/cont/quit act on the VM's controller; unknown commands say so", () => {
     const vm = helloVm();
-    const st: MonitorState = { paused: false, quit: false };
-    expect(monitorCommand(vm, "stop", st)).toBe("paused");
-    expect(st.paused).toBe(true);
-    expect(monitorCommand(vm, " cont ", st)).toBe("running");
-    expect(st.paused).toBe(false);
-    expect(monitorCommand(vm, "frobnicate", st)).toMatch(/unknown command 'frobnicate'/);
-    expect(monitorCommand(vm, "info stats", st)).toMatch(/^instret \d+$/m);
-    monitorCommand(vm, "quit", st);
-    expect(st.quit).toBe(true);
+    const ctl = new VmController(vm);
+    const control = ctl.runOptions().control!;
+    expect(monitorCommand(vm, "stop", ctl)).toBe("paused");
+    expect(ctl.paused).toBe(true);
+    expect(control()).toBe("pause");
+    expect(monitorCommand(vm, " cont ", ctl)).toBe("running");
+    expect(ctl.paused).toBe(false);
+    expect(control()).toBe("run");
+    expect(monitorCommand(vm, "frobnicate", ctl)).toMatch(/unknown command 'frobnicate'/);
+    expect(monitorCommand(vm, "info stats", ctl)).toMatch(/^instret \d+$/m);
+    monitorCommand(vm, "quit", ctl);
+    expect(control()).toBe("quit");
   });
 
   it("a paused guest does not run, and quit ends the run", async () => {
@@ -51,7 +53,7 @@ describe("monitor", () => {
     const ctl = new VmController(vm);
     const opts = ctl.runOptions();
     let looks = 0;
-    ctl.pause();
+    void ctl.pause();
     const run = runToExit(vm, { ...opts, control: () => { looks++; return opts.control!(); } });
     await new Promise((r) => setTimeout(r, 250));
     expect(vm.instret).toBe(0n);

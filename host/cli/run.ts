@@ -63,6 +63,8 @@ other commands (each with --help):
   wasmvisor inspect [--memory] [--json] SNAPSHOT        what a snapshot or chain holds, and whether it is intact
   wasmvisor migrate [options] --psk FILE CONTROL-SOCKET HOST:PORT  live-migrate a VM started with --control ...
   wasmvisor incoming --listen [HOST:]PORT --psk FILE [--wait S]  ... to a process waiting for it
+  wasmvisor pause | resume CONTROL-SOCKET               suspend a VM started with --control (devices quiesced) / resume it
+  wasmvisor info | quit CONTROL-SOCKET                  where that VM is (instructions, pc, paused) / end it (exit 0)
 
 exit codes: 0 guest passed / powered off with 0; 1 guest reported failure; N the guest's own
 poweroff code; 2 usage or bad input; 3 timeout; 4 guest error; 70 internal error`;

@@ -5,7 +5,7 @@ import { ExitCode, WasmvisorError } from "../errors.js";
 import type { Vm } from "../vm.js";
 import { runToExit, type RunResult, type InputQueue } from "../runner.js";
 import { formatSignature } from "../signature.js";
-import { monitorCommand, type MonitorState } from "../monitor.js";
+import { monitorCommand, type MonitorControl } from "../monitor.js";
 import { defaultSwitch, udpBridge } from "../virtio/switch.js";
 import { VmController } from "../controller.js";
 import { progressReporter } from "../progress.js";
@@ -30,7 +30,7 @@ export const RUN_FLAG_OPTIONS = {
  * Feeds stdin to the guest's console. A terminal is switched to raw mode (keys go to the guest as typed) and
  * Ctrl-A X quits, as in QEMU; a pipe or file is passed through until its end. Returns a function that detaches.
  */
-function attachConsole(input: InputQueue, vm: Vm, mon: MonitorState, changed: () => void): () => void {
+function attachConsole(input: InputQueue, vm: Vm, mon: MonitorControl): () => void {
   const stdin = process.stdin;
   const tty = stdin.isTTY === true;
   let ctrlA = false;
@@ -54,7 +54,6 @@ function attachConsole(input: InputQueue, vm: Vm, mon: MonitorState, changed: ()
       if (!monitor) { out.push(b); continue; }
       if (b === 0x0d || b === 0x0a) {
         say("\n" + monitorCommand(vm, line, mon) + "\n(wasmvisor) ");
-        changed(); // (stop, cont and quit change what the run loop's control() returns)
         line = "";
       } else if (b === 0x7f || b === 0x08) { if (line.length) { line = line.slice(0, -1); say("\b \b"); } }
       else { line += String.fromCharCode(b); say(String.fromCharCode(b)); }
@@ -124,8 +123,7 @@ export async function runAndReport(vm: Vm, o: RunFlags, x: {
     traceOut = (l) => writeSync(2, l + "\n");
   }
   const input = vm.consoleInput;
-  const mon: MonitorState = { paused: false, quit: false };
-  const detach = attachConsole(input, vm, mon, () => ctl.nudge());
+  const detach = attachConsole(input, vm, ctl);
   // (The control socket, and the migration it can start, are loaded only when asked for.)
   const control = o.control !== undefined
     ? await (await import("../control.js")).serveControl(o.control, ctl,
@@ -143,12 +141,10 @@ export async function runAndReport(vm: Vm, o: RunFlags, x: {
       else say(`${why}: the checkpoint failed, stopping anyway: ${e.error!.message}`);
     }, progressReporter(process.stderr, "checkpoint")) : undefined;
   let result: RunResult;
-  const monCtl = ctl.runOptions();
   ctl.running = true;
   try {
     result = await runToExit(vm, {
-      timeoutMs, maxInsns, trace: traceOut, input, ...monCtl,
-      control: () => (mon.quit ? "quit" : mon.paused ? "pause" : monCtl.control!()),
+      timeoutMs, maxInsns, trace: traceOut, input, ...ctl.runOptions(),
       onConsole: consoleOut,
     });
   } finally {

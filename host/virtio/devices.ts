@@ -135,6 +135,10 @@ export class VirtioDevices {
 
   private frozen = false;
   private heldFrames: [number, Uint8Array][] = [];
+  private heldInput: Uint8Array[] = [];
+  /** How many quiesce() calls no thaw() has ended yet (a snapshot inside the user's pause: two). */
+  private freezes = 0;
+  private freezing: Promise<void> | null = null;
 
   /** Delivers a frame to the virtio-net device in slot. */
   deliverFrame(slot: number, frame: Uint8Array): void {
@@ -146,16 +150,23 @@ export class VirtioDevices {
   /** Input for the virtio-console device (the first one). */
   consoleInput(data: Uint8Array): void {
     const c = this.slots.find((s) => s.spec.kind === "console");
-    if (!c || (!this.worker && this.frozen)) return;
+    if (!c) return;
+    if (!this.worker && this.frozen) { this.heldInput.push(data); return; }
     if (this.worker) this.worker.postMessage({ type: "input", slot: c.slot, data } satisfies ToIo);
     else (this.servers.find((s) => s.slot === c.slot)?.backend as ConsoleBackend | undefined)?.input(data);
   }
 
   /**
    * Resolves once every request the guest had made is complete, and freezes the devices: nothing more is served
-   * or delivered into guest memory until thaw() (snapshots and migration capture a still picture).
+   * or delivered into guest memory until thaw() (snapshots and migration capture a still picture; a paused guest
+   * gets nothing while it is paused). Counted: the devices thaw at the thaw() that ends the last quiesce().
    */
   quiesce(): Promise<void> {
+    if (this.freezes++ > 0 && this.freezing) return this.freezing;
+    return (this.freezing = this.freeze());
+  }
+
+  private freeze(): Promise<void> {
     if (!this.worker) {
       this.serviceSync();
       this.frozen = true;
@@ -209,9 +220,12 @@ export class VirtioDevices {
 
   /** Ends a quiesce: held frames and input are delivered, notifications served. */
   thaw(): void {
+    if (this.freezes === 0 || --this.freezes > 0) return;
+    this.freezing = null;
     if (this.worker) { this.worker.postMessage({ type: "thaw" } satisfies ToIo); return; }
     this.frozen = false;
     for (const [slot, f] of this.heldFrames.splice(0)) this.deliverFrame(slot, f);
+    for (const d of this.heldInput.splice(0)) this.consoleInput(d);
     this.serviceSync();
   }
 
