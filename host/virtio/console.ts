@@ -10,6 +10,7 @@ export class ConsoleBackend implements Backend {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private ctx: DeviceContext | null = null;
+  private held = false;
   constructor(private readonly output: (b: Uint8Array) => void) {}
 
   onQueue(ctx: DeviceContext, q: number): void {
@@ -36,9 +37,11 @@ export class ConsoleBackend implements Backend {
     this.deliver();
   }
 
+  hold(on: boolean): void { this.held = on; if (!on) this.deliver(); }
+
   private deliver(): void {
     const ctx = this.ctx;
-    if (!ctx || !ctx.live()) return;
+    if (this.held || !ctx || !ctx.live()) return;
     while (this.pending.length) {
       const c = ctx.pop(RX);
       if (c === null) return;

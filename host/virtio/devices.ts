@@ -134,16 +134,12 @@ export class VirtioDevices {
   serviceSync(): void { if (!this.frozen) for (const s of this.servers) s.service(); }
 
   private frozen = false;
-  private heldFrames: [number, Uint8Array][] = [];
-  private heldInput: Uint8Array[] = [];
   /** How many quiesce() calls no thaw() has ended yet (a snapshot inside the user's pause: two). */
   private freezes = 0;
-  private freezing: Promise<void> | null = null;
 
   /** Delivers a frame to the virtio-net device in slot. */
   deliverFrame(slot: number, frame: Uint8Array): void {
     if (this.worker) this.worker.postMessage({ type: "frame", slot, frame } satisfies ToIo);
-    else if (this.frozen) this.heldFrames.push([slot, frame]);
     else (this.servers.find((s) => s.slot === slot)?.backend as NetBackend | undefined)?.receive(frame);
   }
 
@@ -151,7 +147,6 @@ export class VirtioDevices {
   consoleInput(data: Uint8Array): void {
     const c = this.slots.find((s) => s.spec.kind === "console");
     if (!c) return;
-    if (!this.worker && this.frozen) { this.heldInput.push(data); return; }
     if (this.worker) this.worker.postMessage({ type: "input", slot: c.slot, data } satisfies ToIo);
     else (this.servers.find((s) => s.slot === c.slot)?.backend as ConsoleBackend | undefined)?.input(data);
   }
@@ -159,17 +154,20 @@ export class VirtioDevices {
   /**
    * Resolves once every request the guest had made is complete, and freezes the devices: nothing more is served
    * or delivered into guest memory until thaw() (snapshots and migration capture a still picture; a paused guest
-   * gets nothing while it is paused). Counted: the devices thaw at the thaw() that ends the last quiesce().
+   * gets nothing while it is paused; frames and console input wait in their back ends). Counted: the devices thaw
+   * at the thaw() that ends the last quiesce(). Each call captures the back ends' state anew (a snapshot taken
+   * during a pause holds what arrived since the pause began).
    */
   quiesce(): Promise<void> {
-    if (this.freezes++ > 0 && this.freezing) return this.freezing;
-    return (this.freezing = this.freeze());
+    this.freezes++;
+    return this.freeze();
   }
 
   private freeze(): Promise<void> {
     if (!this.worker) {
       this.serviceSync();
       this.frozen = true;
+      for (const s of this.servers) s.backend.hold?.(true);
       this.frozenStates = {};
       for (const s of this.servers) if (s.backend.saveState) this.frozenStates[s.slot] = s.backend.saveState();
       return Promise.resolve();
@@ -221,11 +219,9 @@ export class VirtioDevices {
   /** Ends a quiesce: held frames and input are delivered, notifications served. */
   thaw(): void {
     if (this.freezes === 0 || --this.freezes > 0) return;
-    this.freezing = null;
     if (this.worker) { this.worker.postMessage({ type: "thaw" } satisfies ToIo); return; }
     this.frozen = false;
-    for (const [slot, f] of this.heldFrames.splice(0)) this.deliverFrame(slot, f);
-    for (const d of this.heldInput.splice(0)) this.consoleInput(d);
+    for (const s of this.servers) s.backend.hold?.(false);
     this.serviceSync();
   }
 

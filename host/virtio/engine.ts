@@ -94,6 +94,12 @@ export interface Backend {
   loadState?(state: unknown): void;
   /** A checkpoint is taken (the device is quiesced): a disk starts its copy-before-write log (undo.ts). */
   beginUndo?(base: string, epoch: number): void;
+  /**
+   * The devices are frozen (on) or thawed (off): while frozen, host input (frames, console bytes) waits in the back
+   * end's own bounded queue, which its saveState() holds, and nothing is written into guest memory; thawed, what
+   * waits is delivered.
+   */
+  hold?(on: boolean): void;
 }
 
 /** Binds a back end to its slot on the current thread's core instance. */

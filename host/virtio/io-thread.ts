@@ -32,20 +32,20 @@ const servers = init.devices.map(({ slot, spec }) => new DeviceServer(core, init
 const bySlot = new Map(servers.map((s) => [s.slot, s]));
 let stopping = false;
 // Frozen (between quiesce and thaw): no request is served and no frame or input is delivered, so guest memory and
-// the rings stay exactly as a snapshot or migration captures them; what arrives meanwhile waits.
+// the rings stay exactly as a snapshot or migration captures them; frames and input arriving meanwhile wait in
+// their back ends' bounded queues (Backend.hold), which the state a quiesce captures holds.
 let frozen = false;
-const held: ToIo[] = [];
 let wakeStop: () => void = () => {};
 const stopped = new Promise<void>((r) => { wakeStop = r; });
 
 port.on("message", (m: ToIo) => {
-  if (frozen && (m.type === "frame" || m.type === "input")) { held.push(m); return; }
   switch (m.type) {
     case "frame": (bySlot.get(m.slot)?.backend as NetBackend | undefined)?.receive(m.frame); break;
     case "input": (bySlot.get(m.slot)?.backend as ConsoleBackend | undefined)?.input(m.data); break;
     case "quiesce":
       // Requests are served whole between messages, so reaching this point means nothing is in flight.
       frozen = true;
+      for (const s of servers) s.backend.hold?.(true); // (frames and input arriving now wait in their back ends)
       post({ type: "quiesced", id: m.id, states: saveStates() });
       break;
     case "load":
@@ -54,7 +54,7 @@ port.on("message", (m: ToIo) => {
       break;
     case "thaw":
       frozen = false;
-      for (const h of held.splice(0)) port.emit("message", h);
+      for (const s of servers) s.backend.hold?.(false);
       Atomics.add(i32, core.k.VM_IO_DOORBELL >> 2, 1); // serve what was notified meanwhile
       Atomics.notify(i32, core.k.VM_IO_DOORBELL >> 2);
       break;

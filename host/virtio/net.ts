@@ -28,6 +28,7 @@ export function parseMac(s: string): Uint8Array | null {
 export class NetBackend implements Backend {
   private backlog: Uint8Array[] = [];
   private ctx: DeviceContext | null = null;
+  private held = false;
   readonly stats = { txFrames: 0, rxFrames: 0, rxDropped: 0 };
   /** send: hands a transmitted Ethernet frame to the switch. */
   constructor(private readonly send: (frame: Uint8Array) => void) {}
@@ -56,9 +57,11 @@ export class NetBackend implements Backend {
     this.deliver();
   }
 
+  hold(on: boolean): void { this.held = on; if (!on) this.deliver(); }
+
   private deliver(): void {
     const ctx = this.ctx;
-    if (!ctx || !ctx.live()) return;
+    if (this.held || !ctx || !ctx.live()) return;
     while (this.backlog.length) {
       const c = ctx.pop(RX);
       if (c === null) return;
