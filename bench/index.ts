@@ -16,9 +16,10 @@ import { benchBoot, type BootResult } from "./boot.js";
 import { benchBlk, benchNet, benchIommu, BLK_PARAMS, NET_MB, type BlkResult, type NetResult, type IommuResult, type BlkEngine } from "./io.js";
 import { benchSnapshot, benchMigration, benchDirtyLog, INC_PAGES, INC_RUNS, RESTORE_TARGET_MS, INC_TARGET_RATIO, DOWNTIME_TARGET_MS, DIRTYLOG_TARGET,
   type SnapshotResult, type MigrationResult, type DirtyLogResult } from "./snapshot.js";
+import { benchSuspend, bestMedian, HOLD_MS, type SuspendResult } from "./suspend.js";
 const METADATA_TARGET_KIB = 1024;
 
-const SECTIONS = ["size", "startup", "memory", "int", "int-sv39", "fp", "boot", "linux-memory", "blk", "net", "iommu", "snapshot", "migration", "dirtylog"] as const;
+const SECTIONS = ["size", "startup", "memory", "int", "int-sv39", "fp", "boot", "linux-memory", "blk", "net", "iommu", "snapshot", "migration", "dirtylog", "suspend"] as const;
 type Section = (typeof SECTIONS)[number];
 const SIZE_TARGET = 128 * 1024;
 const FIRST_INSN_TARGET_MS = 5;
@@ -28,7 +29,7 @@ const USAGE = `usage: npm run bench [-- options]
 
   --quick            one run of everything (CI smoke test)
   --only LIST        run only these sections: size, startup, memory, int, int-sv39, fp, boot, linux-memory,
-                     blk, net, iommu, snapshot, migration, dirtylog (comma-separated or repeated)
+                     blk, net, iommu, snapshot, migration, dirtylog, suspend (comma-separated or repeated)
   --runs N           timed runs per engine and workload (default 3; at least 2 are always made unless --quick);
                      boot, blk, net, iommu, migration: 2 runs per engine and variant (1 with --quick)
   -h, --help         this text
@@ -193,6 +194,15 @@ async function main(): Promise<number> {
       dirtylog = await benchDirtyLog(root, opts.quick ? 1 : 3, log);
       if (dirtylog.workloads.some((w) => w.error)) failed = true;
     } catch (e) { failed = true; log(`bench: dirtylog failed: ${(e as Error).message}`); }
+  }
+  let suspend: SuspendResult | null = null;
+  if (opts.only.has("suspend")) {
+    log("bench: suspend (Linux at its shell, 128 MiB, idle and busy: pause/resume over the control socket, against QEMU's QMP stop/cont)...");
+    try {
+      suspend = await benchSuspend(cli, opts.quick ? 2 : 10, log);
+      if (suspend.skipped) log(`bench: suspend SKIPPED (${suspend.skipped})`);
+      if (suspend.cases.some((c) => c.wasmvisor.error || c.qemu?.error)) failed = true;
+    } catch (e) { failed = true; log(`bench: suspend failed: ${(e as Error).message}`); }
   }
   const totalSeconds = round((performance.now() - t0) / 1000, 1);
 
@@ -381,13 +391,29 @@ async function main(): Promise<number> {
     for (const w of dirtylog.workloads) if (w.error) out.push(`ERROR dirtylog ${w.name}: ${w.error}`);
     out.push("");
   }
+  if (suspend?.cases.length) {
+    const bm = (xs: number[], d = 1) => { const r = bestMedian(xs); return `${fmt(r.best, d)} / ${fmt(r.median, d)}`; };
+    const ratio = (a: number[], b: number[] | undefined) => {
+      const x = bestMedian(a), y = bestMedian(b ?? []);
+      return x.median !== null && y.median ? fmt(x.median / y.median, 2) : "n/a";
+    };
+    const rows: string[][] = [[`suspend/resume, Linux 128 MiB (${suspend.runs} each)`, "engine", "pause ms best/med", "resume ms best/med", "CPU while paused % best/med", "pause wv/QEMU (med)", "resume wv/QEMU (med)"]];
+    for (const c of suspend.cases) {
+      rows.push([c.name, "wasmvisor", bm(c.wasmvisor.pauseMs, 2), bm(c.wasmvisor.resumeMs, 2), bm(c.wasmvisor.cpuPausedPct), ratio(c.wasmvisor.pauseMs, c.qemu?.pauseMs), ratio(c.wasmvisor.resumeMs, c.qemu?.resumeMs)]);
+      if (c.qemu) rows.push(["", "QEMU", bm(c.qemu.pauseMs, 2), bm(c.qemu.resumeMs, 2), bm(c.qemu.cpuPausedPct), "", ""]);
+    }
+    out.push(table(rows, ["l", "l", "r", "r", "r", "r", "r"]));
+    out.push(`each engine a child process driven over its control socket, as a management tool would: wasmvisor run --control (pause / resume; pause answers once the guest is at an instruction boundary with its devices quiesced), QEMU -qmp (stop / cont); client request → reply; CPU = the whole process's user + system time over the ${HOLD_MS / 1000} s suspension (/proc/PID/stat). busy: a shell loop in the background. ${suspend.qemu ?? "QEMU not available"}`);
+    for (const c of suspend.cases) for (const [k, s] of [["wasmvisor", c.wasmvisor], ["QEMU", c.qemu]] as const) if (s?.error) out.push(`ERROR suspend ${c.name} ${k}: ${s.error}`);
+    out.push("");
+  }
   out.push(`total bench time ${totalSeconds} s`);
 
   const resultsDir = join(root, "bench/results");
   mkdirSync(resultsDir, { recursive: true });
   const json = {
     date: date.toISOString(), quick: opts.quick, sections: [...opts.only], runs: opts.runs, machine, git,
-    size, startup, memory, qemu, workloads, boot, linuxMem, blk, net, iommu, snapshot, migration, dirtylog, totalSeconds,
+    size, startup, memory, qemu, workloads, boot, linuxMem, blk, net, iommu, snapshot, migration, dirtylog, suspend, totalSeconds,
   };
   const jsonPath = join(resultsDir, "latest.json");
   writeFileSync(jsonPath, JSON.stringify(json, null, 2) + "\n");

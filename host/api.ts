@@ -121,6 +121,7 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
   /** Starts the guest; resolves when it ends (also emitted as `exit`). */
   start(): Promise<RunResult> {
     if (this.done) return this.done;
+    if (this._state === "stopped") return Promise.reject(new WasmvisorError("this VM was closed before it ran: it cannot start"));
     this.setState("running");
     const out = (b: Uint8Array) => { this.console.write(b); this.emit("output", b); };
     const c = this.config;
@@ -157,8 +158,26 @@ export class VirtualMachine extends EventEmitter<VirtualMachineEvents> {
     return p;
   }
   resume(): void { if (this._state === "paused") { this.controller.resume(); this.setState("running"); } }
-  /** Ends the VM (as a poweroff with code 0 if it was running). */
-  stop(): Promise<RunResult> | undefined { this.controller.quit(); return this.done; }
+  /** Ends the VM (as a poweroff with code 0 if it was running); one never started lets go of what it holds (close()). */
+  stop(): Promise<RunResult> | undefined {
+    if (!this.done) { void this.close(); return undefined; }
+    this.controller.quit();
+    return this.done;
+  }
+
+  /**
+   * Ends the VM if it runs, and resolves once it holds nothing more: its devices (I/O thread, disk image locks) and,
+   * for a restored VM, the snapshot files its memory is still read from. A VM that was started lets go of all this
+   * when its run ends; one that was created or restored and is not to run must be closed (or its disks stay locked
+   * until the process exits).
+   */
+  async close(): Promise<void> {
+    if (this.done) { this.controller.quit(); await this.done.catch(() => {}); return; }
+    if (this._state === "stopped") return;
+    this.setState("stopped");
+    this.console.end();
+    try { await this.vm.lazy?.abandon(); } finally { await this.vm.devices?.close(); }
+  }
 
   /**
    * Writes a snapshot (a running VM is paused, captured and resumed; resolves once the file is durable).

@@ -176,7 +176,7 @@ describe("live migration through the API", () => {
       expect(readFileSync(disk).equals(at)).toBe(false); // (it wrote after the checkpoint, all of it after the failure)
       const back = await restoreVm(ck, { timeoutMs: 120_000 });
       expect(readFileSync(disk).equals(at)).toBe(true);
-      await back.vm.devices?.close();
+      await back.close();
     } finally { for (const s of servers) s.close(); rmSync(d, { recursive: true, force: true }); }
   }, 120_000);
 

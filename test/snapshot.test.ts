@@ -422,7 +422,13 @@ describe("snapshots of a running guest", () => {
       // Restored again from the same checkpoint (the restored VM logged against it): back to it once more.
       const again = await restoreVm(ck, { timeoutMs: 120_000 });
       expect(readFileSync(disk).equals(at[1])).toBe(true);
-      await again.vm.devices?.close();
+      // Not to run: close() lets go of the disk (its lock) and of the snapshot files; it cannot start after.
+      const other = () => createVm({ image: guestPath("vblk.elf"), devices: [{ kind: "blk", path: disk }], timeoutMs: 120_000 });
+      await expect(other().start()).rejects.toThrow(/disk image .* is already open for writing by another VM/);
+      await again.close();
+      expect(again.state).toBe("stopped");
+      await expect(again.start()).rejects.toThrow("this VM was closed before it ran: it cannot start");
+      expect((await other().start()).exit).toEqual({ kind: "poweroff", code: 0 });
     });
   }, 200_000);
 
