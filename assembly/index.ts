@@ -468,6 +468,7 @@ export const VT_CONFIG: u32 = <u32>L.VT_CONFIG;
 export const VT_STAT_NOTIFIES: u32 = <u32>L.VT_STAT_NOTIFIES;
 export const VT_STAT_IRQS: u32 = <u32>L.VT_STAT_IRQS;
 export const VT_STAT_BROKEN: u32 = <u32>L.VT_STAT_BROKEN;
+export const VT_NOTIFY: u32 = <u32>L.VT_NOTIFY;
 export const VM_WAKE: u32 = <u32>L.VM_WAKE;
 export const VM_IO_DOORBELL: u32 = <u32>L.VM_IO_DOORBELL;
 export const LAYOUT_CHAIN_BASE: u32 = <u32>L.CHAIN_BASE;

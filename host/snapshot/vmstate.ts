@@ -64,9 +64,17 @@ export function devicesSection(vm: Vm): Section {
 /**
  * Gives the restored back ends their state (a snapshot without the section has none to give), and queues the saved
  * console input — unless `consoleInput` is false: a VM that kept its own queue (a migration's source, resumed).
+ * Call it after applyCore: it then serves what the restored transports hold pending.
  */
 export async function applyDevices(vm: Vm, data: Uint8Array | undefined, consoleInput = true): Promise<void> {
-  if (!data) return;
+  if (data) await loadDevices(vm, data, consoleInput);
+  // Core and back ends are as saved: notifications the state holds pending are served now (unless the devices are
+  // frozen: then at their thaw), not at the guest's next one, which a driver polling for a completion never makes.
+  // (Snapshots written since the quiesce serves what is pending hold none; older ones may.)
+  vm.devices?.kick();
+}
+
+async function loadDevices(vm: Vm, data: Uint8Array, consoleInput: boolean): Promise<void> {
   let st: { v?: number; backends?: Record<number, unknown>; uartInput?: unknown };
   try { st = JSON.parse(new TextDecoder().decode(data)); } catch { throw new WasmvisorError("snapshot's device state is not JSON"); }
   if (st?.v !== 1 || typeof st.backends !== "object" || st.backends === null) throw new WasmvisorError("snapshot's device state has an unknown version");

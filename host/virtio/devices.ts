@@ -130,6 +130,18 @@ export class VirtioDevices {
   /** The error an I/O thread reported, if any (the runner ends the VM with it). */
   get error(): string | null { return this.failure; }
 
+  /**
+   * The transport state was put back (a restore, a migration, devices attached again after a failed one): serve
+   * what it holds pending now, rather than at the guest's next notification, which may never come (a driver
+   * polling for the completion of what it already asked).
+   */
+  kick(): void {
+    if (!this.worker) { this.serviceSync(); return; }
+    const i32 = new Int32Array(this.vm.memory.buffer), at = this.vm.core.k.VM_IO_DOORBELL >> 2;
+    Atomics.add(i32, at, 1);
+    Atomics.notify(i32, at);
+  }
+
   /** Synchronous mode: serves whatever the guest notified (the runner calls this at STOP_IO). */
   serviceSync(): void { if (!this.frozen) for (const s of this.servers) s.service(); }
 

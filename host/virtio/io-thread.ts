@@ -43,7 +43,13 @@ port.on("message", (m: ToIo) => {
     case "frame": (bySlot.get(m.slot)?.backend as NetBackend | undefined)?.receive(m.frame); break;
     case "input": (bySlot.get(m.slot)?.backend as ConsoleBackend | undefined)?.input(m.data); break;
     case "quiesce":
-      // Requests are served whole between messages, so reaching this point means nothing is in flight.
+      // Requests are served whole between messages, so reaching this point means none is half done; those the
+      // guest notified that this thread has not taken up yet (the doorbell's wake-up still queued behind this
+      // message) are served now, so that no notification is left pending in the state a snapshot or a migration
+      // captures. (Left pending, a migration that failed after the stop re-attached devices whose new thread
+      // served them before the captured transport state was put back over its work: the guest then waited
+      // forever for completions the rolled-back used index hid.)
+      if (!frozen) serve();
       frozen = true;
       for (const s of servers) s.backend.hold?.(true); // (frames and input arriving now wait in their back ends)
       post({ type: "quiesced", id: m.id, states: saveStates() });
@@ -89,17 +95,22 @@ function loadStates(states: Record<number, unknown>): void {
   for (const s of servers) if (s.backend.loadState && states[s.slot] !== undefined) s.backend.loadState(states[s.slot]);
 }
 
+/** Serves every notification pending in the transport state (an error is reported, and ends the VM). */
+function serve(): void {
+  try {
+    for (const s of servers) s.service();
+  } catch (e) {
+    post({ type: "error", message: (e as Error).message });
+  }
+}
+
 async function loop(): Promise<void> {
   post({ type: "ready" });
   while (!stopping) {
     // Read the doorbell before serving: a notification that arrives during service changes it, and the wait below
     // then returns at once instead of sleeping through it.
     const seen = Atomics.load(i32, core.k.VM_IO_DOORBELL >> 2);
-    try {
-      if (!frozen) for (const s of servers) s.service();
-    } catch (e) {
-      post({ type: "error", message: (e as Error).message });
-    }
+    if (!frozen) serve();
     const w = Atomics.waitAsync(i32, core.k.VM_IO_DOORBELL >> 2, seen);
     if (w.async) await Promise.race([w.value, stopped]);
   }
