@@ -18,6 +18,9 @@ import type { MigrationPolicy } from "./migrate/migrate.js";
 
 export type MigrateFn = (host: string, port: number, pskFile: string, progress: (p: Progress) => void, policy: MigrationPolicy) => Promise<Record<string, unknown>>;
 
+/** handle()'s result when it has answered already. */
+const SENT = Symbol("sent");
+
 /** Serves the control socket at path until closed. */
 export async function serveControl(path: string, ctl: VmController, migrate?: MigrateFn): Promise<{ close(): void }> {
   try { if (fs.statSync(path).isSocket()) fs.unlinkSync(path); } catch { /* absent */ }
@@ -29,12 +32,12 @@ export async function serveControl(path: string, ctl: VmController, migrate?: Mi
       let i;
       while ((i = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, i); buf = buf.slice(i + 1);
-        void handle(line).then((r) => reply({ ok: true, ...r }), (e: Error) => reply({ ok: false, error: e.message }));
+        void handle(line).then((r) => { if (r !== SENT) reply({ ok: true, ...r }); }, (e: Error) => reply({ ok: false, error: e.message }));
       }
     });
     sock.on("error", () => { /* the client went away */ });
     const where = () => ({ instret: ctl.vm.instret.toString(), paused: ctl.paused, pc: `0x${ctl.vm.pc.toString(16)}` });
-    const handle = async (line: string): Promise<Record<string, unknown>> => {
+    const handle = async (line: string): Promise<Record<string, unknown> | typeof SENT> => {
       let req: { cmd?: string; path?: string; incremental?: boolean; level?: number; host?: string; port?: number; psk?: string; autoConverge?: boolean; downtimeMs?: number; maxRounds?: number };
       try { req = JSON.parse(line); } catch { throw new WasmvisorError("control: not a JSON request"); }
       switch (req.cmd) {
@@ -45,7 +48,11 @@ export async function serveControl(path: string, ctl: VmController, migrate?: Mi
           return { path: resolve(req.path), bytes: r.bytes, pages: r.pages, digest: r.digest, pausedMs: r.pausedMs };
         }
         case "pause": await ctl.pause(); return where(); // (answered once the guest is suspended)
-        case "resume": ctl.resume(); return where();
+        case "resume":
+          // Answered before the run loop, woken by the resume, runs its next slice (it would delay the answer by one).
+          ctl.resume();
+          reply({ ok: true, ...where() });
+          return SENT;
         case "quit": ctl.quit(); return {};
         case "info": return where();
         case "migrate":
