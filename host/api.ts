@@ -249,7 +249,8 @@ export interface IncomingConfig extends Omit<VmConfig, "image" | "kernel" | "dev
 /**
  * The target side of a live migration, in this process: waits on host:port for `wasmvisor migrate` (or vm.migrate()
  * in another process), and resolves with the migrated VM once it runs here — already started, since the source's
- * guest stays paused until the target runs it (call start() for the run's result, or listen for `exit`). Connections
+ * guest stays paused until the target runs it (call start() for the run's result, or listen for `exit`); a guest
+ * the user had paused at the source arrives paused (state "paused": resume() runs it). Connections
  * that do not prove the key, and migrations that fail, are reported through onRefused / onFailed while the wait goes
  * on, as `wasmvisor incoming` does. Rejects only if it cannot listen, the key cannot be read, or `signal` gives up.
  */
@@ -266,6 +267,7 @@ export async function incomingVm(config: IncomingConfig): Promise<VirtualMachine
     m = new VirtualMachine(vmConfig, got.vm);
     await got.confirm();
     void m.start().catch(() => {}); // (the caller has the promise through start(), or the events)
+    if (got.paused) void m.pause(); // (before the run loop's first look at its controller: not one instruction runs)
     return m;
   } finally {
     server.close();

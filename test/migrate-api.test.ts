@@ -183,6 +183,34 @@ describe("live migration through the API", () => {
     } finally { for (const s of servers) s.close(); rmSync(d, { recursive: true, force: true }); }
   }, 120_000);
 
+  it("a VM the user paused at the source arrives paused: not one instruction runs there until resume()", async () => {
+    const d = mkdtempSync(join(tmpdir(), "wv-migapi-"));
+    try {
+      const psk = join(d, "psk");
+      writeFileSync(psk, randomBytes(32));
+      const src = createVm({ image: guestPath("memcheck.elf"), memory: 64 << 20, timeoutMs: 120_000 });
+      const srcOut = text(src);
+      const srcRun = src.start();
+      while (!srcOut().includes("gen 2 ok")) await new Promise((r) => setTimeout(r, 10));
+      await src.pause();
+      const at = src.vm.instret;
+      let target!: Promise<VirtualMachine>;
+      const port = await new Promise<number>((r) => { target = incomingVm({ port: 0, pskFile: psk, timeoutMs: 120_000, onListening: r }); });
+      await src.migrate("127.0.0.1", port, psk);
+      expect((await srcRun).reason).toBe("detached");
+      const vm = await target;
+      expect(vm.state).toBe("paused");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(vm.vm.instret).toBe(at);
+      const out = text(vm);
+      vm.resume();
+      expect(vm.state).toBe("running");
+      expect((await vm.start()).exit).toEqual({ kind: "poweroff", code: 0 });
+      expect(vm.vm.instret > at).toBe(true);
+      expect(out()).toContain("memcheck: PASS");
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  }, 180_000);
+
   it("incomingVm refuses a missing key at once, before listening", async () => {
     await expect(incomingVm({ port: 0, pskFile: "/nonexistent/psk" })).rejects.toThrow("migration key /nonexistent/psk: no such file");
   });

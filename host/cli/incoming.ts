@@ -43,6 +43,14 @@ A connection that does not prove the key, and a migration that fails, are report
   }
   const ctl = new VmController(got.vm);
   await got.confirm();
+  if (got.paused) {
+    // As it was at the source: it runs when resumed (`wasmvisor resume`, or the monitor's cont on a terminal).
+    void ctl.pause();
+    const how = o.control !== undefined ? `resume it with: wasmvisor resume ${o.control}`
+      : process.stdin.isTTY ? "resume it with the monitor's cont (Ctrl-A C)"
+        : "nothing here can resume it (no --control, no terminal): end this process, and give incoming --control next time";
+    process.stderr.write(`wasmvisor: the VM arrived paused, as it was at the source; ${how}\n`);
+  }
   return runAndReport(got.vm, o, {
     ctl, bridges,
     ...parseLimits(o),

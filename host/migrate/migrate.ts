@@ -161,7 +161,7 @@ async function migrateOutAlone(ctl: VmController, host: string, port: number, ps
       const last = [...new Set([...todo, ...log!.take()])].sort((a, b) => a - b);
       await sendPages(ch, vm, last, prog("stop-and-copy"));
       const core = coreSection(vm).data;
-      const devState = devicesSection(vm).data;
+      const devState = devicesSection(vm, { paused: ctl.paused }).data; // (a guest the user paused stays paused there)
       const final = new Uint8Array(4 + core.length + devState.length);
       new DataView(final.buffer).setUint32(0, core.length, true);
       final.set(core, 4);
@@ -209,12 +209,15 @@ export interface IncomingOptions {
   signal?: AbortSignal;
 }
 
+/** A migrated VM, ready to run: `confirm` tells the source it runs here; `paused`: the user had paused it there. */
+export interface Incoming { vm: Vm; confirm: () => Promise<void>; paused: boolean }
+
 /**
  * Target side, as `wasmvisor incoming` and incomingVm wait: migrateIn until a migration succeeds. One that fails
  * after it began (the source keeps its VM) is reported through `onFailed` and the wait goes on; only `signal`
  * (or an error that is not a migration's) ends it.
  */
-export async function receiveMigration(server: net.Server, pskFile: string, opts: IncomingOptions & { onFailed?: (e: WasmvisorError) => void } = {}): Promise<{ vm: Vm; confirm: () => Promise<void> }> {
+export async function receiveMigration(server: net.Server, pskFile: string, opts: IncomingOptions & { onFailed?: (e: WasmvisorError) => void } = {}): Promise<Incoming> {
   for (;;) {
     try {
       return await migrateIn(server, pskFile, opts);
@@ -231,9 +234,10 @@ export async function receiveMigration(server: net.Server, pskFile: string, opts
  * first connection that authenticates (accept.ts: others are dropped and reported through `onRefused`). If the
  * migration fails after that, the partial VM is discarded and the error thrown; the caller may wait again.
  */
-export async function migrateIn(server: net.Server, pskFile: string, opts: IncomingOptions = {}): Promise<{ vm: Vm; confirm: () => Promise<void> }> {
+export async function migrateIn(server: net.Server, pskFile: string, opts: IncomingOptions = {}): Promise<Incoming> {
   const { ch, release } = await acceptSource(server, readPsk(pskFile), opts.onRefused, opts.signal);
   let vm: Vm | undefined;
+  let paused = false;
   try {
     ch.phase = "handshake";
     const hello = await ch.recv();
@@ -273,11 +277,13 @@ export async function migrateIn(server: net.Server, pskFile: string, opts: Incom
       if (cfg.devices.length) await attachDevices(vm, cfg.devices, { io: opts.io ?? (cfg.deterministic ? "sync" : "thread"), onConsole: opts.onConsole, sw: opts.sw });
       applyCore(vm, m.payload.subarray(4, 4 + coreLen));
       await applyDevices(vm, m.payload.subarray(4 + coreLen));
+      paused = (JSON.parse(m.payload.subarray(4 + coreLen).toString()) as { paused?: unknown }).paused === true; // (valid JSON: applyDevices took it)
       break;
     }
     const done = vm;
     return {
       vm: done,
+      paused,
       confirm: async () => {
         ch.phase = "confirming";
         await ch.send(T_RESUMED, Buffer.from(JSON.stringify({ at: now() })));

@@ -53,11 +53,13 @@ export function coreSection(vm: Vm): Section {
  * The host side of the VM's devices, as captured when they were quiesced: the back ends' state (virtio-console
  * input the guest has not read, frames waiting for receive buffers) and console input queued for the UART (its
  * FIFO is core state), as a versioned JSON section. (Frames do not wait inside the virtual switch: it forwards
- * each one as it is sent, into the receiving back end's queue, which is saved here.)
+ * each one as it is sent, into the receiving back end's queue, which is saved here.) A migration also says whether
+ * the user had paused the guest (`paused`: the target keeps it paused; snapshots leave it out, and a restored VM runs).
  */
-export function devicesSection(vm: Vm): Section {
+export function devicesSection(vm: Vm, extra: { paused?: boolean } = {}): Section {
   const queued = vm.consoleInput.queued();
-  const state = { v: 1, backends: vm.devices?.backendStates() ?? {}, ...(queued.length ? { uartInput: Buffer.from(queued).toString("base64") } : {}) };
+  const state = { v: 1, backends: vm.devices?.backendStates() ?? {}, ...(queued.length ? { uartInput: Buffer.from(queued).toString("base64") } : {}),
+    ...(extra.paused ? { paused: true } : {}) };
   return { name: "devices", data: new TextEncoder().encode(JSON.stringify(state)) };
 }
 
