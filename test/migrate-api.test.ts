@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { createVm, incomingVm, restoreVm, type VirtualMachine } from "../host/api.js";
+import { createVm, incomingVm, restoreVm, type VirtualMachine, type VmConfig } from "../host/api.js";
+import type { RunResult } from "../host/runner.js";
 import { guestPath } from "./helpers";
 import type { Server } from "node:net";
 import { fakeTarget } from "./fake-target";
@@ -15,6 +16,22 @@ import { Vm } from "../host/vm.js";
 /** All the VM's console output so far (its console stream keeps what came before anyone read it). */
 const text = (vm: VirtualMachine) => { let s = ""; vm.console.on("data", (b: Buffer) => { s += b.toString(); }); return () => s; };
 
+/** A fresh directory with a pre-shared key file in it (remove it when done). */
+function keyDir(): { d: string; psk: string } {
+  const d = mkdtempSync(join(tmpdir(), "wv-migapi-")), psk = join(d, "psk");
+  writeFileSync(psk, randomBytes(32));
+  return { d, psk };
+}
+
+/** A migration's source: the VM started, once its console shows `line`; its output so far, and its run's promise. */
+async function sourceAt(config: VmConfig, line: string): Promise<{ src: VirtualMachine; srcOut: () => string; srcRun: Promise<RunResult> }> {
+  const src = createVm({ memory: 64 << 20, timeoutMs: 120_000, ...config });
+  const srcOut = text(src);
+  const srcRun = src.start();
+  while (!srcOut().includes(line)) await new Promise((r) => setTimeout(r, 10));
+  return { src, srcOut, srcRun };
+}
+
 describe("live migration through the API", () => {
   it("vm.migrate() to incomingVm(): the guest finds its memory intact on the target; a wrong key is refused and the wait goes on", async () => {
     const d = mkdtempSync(join(tmpdir(), "wv-migapi-"));
@@ -22,10 +39,7 @@ describe("live migration through the API", () => {
       const psk = join(d, "psk"), other = join(d, "other");
       writeFileSync(psk, randomBytes(32));
       writeFileSync(other, randomBytes(32));
-      const src = createVm({ image: guestPath("memcheck.elf"), memory: 64 << 20, timeoutMs: 120_000 });
-      const srcOut = text(src);
-      const srcRun = src.start();
-      while (!srcOut().includes("gen 2 ok")) await new Promise((r) => setTimeout(r, 10));
+      const { src, srcOut, srcRun } = await sourceAt({ image: guestPath("memcheck.elf") }, "gen 2 ok");
 
       const refused: string[] = [], progress: string[] = [];
       let target!: Promise<VirtualMachine>;
@@ -60,15 +74,10 @@ describe("live migration through the API", () => {
   }, 180_000);
 
   it("pages written before a migration are sent once: its second round holds only what the guest wrote during the first", async () => {
-    const d = mkdtempSync(join(tmpdir(), "wv-migapi-"));
+    const { d, psk } = keyDir();
     try {
-      const psk = join(d, "psk");
-      writeFileSync(psk, randomBytes(32));
       // The teaching kernel, idle at its prompt: it writes almost nothing while it waits.
-      const src = createVm({ kernel: guestPath("wvkernel.elf"), memory: 64 << 20, timeoutMs: 120_000 });
-      const srcOut = text(src);
-      const srcRun = src.start();
-      while (!srcOut().includes("wv> ")) await new Promise((r) => setTimeout(r, 10));
+      const { src, srcOut, srcRun } = await sourceAt({ kernel: guestPath("wvkernel.elf") }, "wv> ");
       // 2,000 pages written (from the host) since boot, and no snapshot ever taken: the dirty log holds them all.
       const at = src.vm.ramBase + (16n << 20n), page = new Uint8Array(4096).fill(0x5a);
       for (let i = 0; i < 2000; i++) src.vm.writePhys(at + BigInt(i) * 4096n, page);
@@ -106,10 +115,7 @@ describe("live migration through the API", () => {
       const psk = join(d, "psk");
       writeFileSync(psk, randomBytes(32));
       // (Deterministic time: the digest of a VM restored in this process then equals the source's, clock included.)
-      const src = createVm({ image: guestPath("memcheck.elf"), memory: 64 << 20, timeoutMs: 120_000, deterministic: true });
-      const srcOut = text(src);
-      const srcRun = src.start();
-      while (!srcOut().includes("gen 2 ok")) await new Promise((r) => setTimeout(r, 10));
+      const { src, srcOut, srcRun } = await sourceAt({ image: guestPath("memcheck.elf"), deterministic: true }, "gen 2 ok");
       await src.snapshot(join(d, "s0.wvs"));
       // A page written once, outside the area memcheck keeps rewriting: after the snapshot, before the migration.
       // Its round 2 takes the dirty log; if that took it from the snapshots too, s1 would lack it.
@@ -184,14 +190,9 @@ describe("live migration through the API", () => {
   }, 120_000);
 
   it("a VM the user paused at the source arrives paused: not one instruction runs there until resume()", async () => {
-    const d = mkdtempSync(join(tmpdir(), "wv-migapi-"));
+    const { d, psk } = keyDir();
     try {
-      const psk = join(d, "psk");
-      writeFileSync(psk, randomBytes(32));
-      const src = createVm({ image: guestPath("memcheck.elf"), memory: 64 << 20, timeoutMs: 120_000 });
-      const srcOut = text(src);
-      const srcRun = src.start();
-      while (!srcOut().includes("gen 2 ok")) await new Promise((r) => setTimeout(r, 10));
+      const { src, srcOut, srcRun } = await sourceAt({ image: guestPath("memcheck.elf") }, "gen 2 ok");
       await src.pause();
       const at = src.vm.instret;
       let target!: Promise<VirtualMachine>;
