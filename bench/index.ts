@@ -9,14 +9,14 @@ import { performance } from "node:perf_hooks";
 import { packageRoot, corePath } from "../host/core-module.js";
 import { benchStartup, type StartupResult } from "./startup.js";
 import { benchWorkload, probeQemu, type QemuInfo, type WorkloadResult } from "./speed.js";
-import { fmt, round, table } from "./stats.js";
+import { fmt, round, summary, table } from "./stats.js";
 import { benchMemory, type MemoryResult } from "./memory.js";
 import { benchLinuxMemory, type LinuxMemResult } from "./linuxmem.js";
 import { benchBoot, type BootResult } from "./boot.js";
 import { benchBlk, benchNet, benchIommu, BLK_PARAMS, NET_MB, type BlkResult, type NetResult, type IommuResult, type BlkEngine } from "./io.js";
 import { benchSnapshot, benchMigration, benchDirtyLog, INC_PAGES, INC_RUNS, RESTORE_TARGET_MS, INC_TARGET_RATIO, DOWNTIME_TARGET_MS, DIRTYLOG_TARGET,
   type SnapshotResult, type MigrationResult, type DirtyLogResult } from "./snapshot.js";
-import { benchSuspend, bestMedian, HOLD_MS, type SuspendResult } from "./suspend.js";
+import { benchSuspend, HOLD_MS, type SuspendResult } from "./suspend.js";
 const METADATA_TARGET_KIB = 1024;
 
 const SECTIONS = ["size", "startup", "memory", "int", "int-sv39", "fp", "boot", "linux-memory", "blk", "net", "iommu", "snapshot", "migration", "dirtylog", "suspend"] as const;
@@ -392,9 +392,9 @@ async function main(): Promise<number> {
     out.push("");
   }
   if (suspend?.cases.length) {
-    const bm = (xs: number[], d = 1) => { const r = bestMedian(xs); return `${fmt(r.best, d)} / ${fmt(r.median, d)}`; };
+    const bm = (xs: number[], d = 1) => { const r = summary(xs); return `${fmt(r.best, d)} / ${fmt(r.median, d)}`; };
     const ratio = (a: number[], b: number[] | undefined) => {
-      const x = bestMedian(a), y = bestMedian(b ?? []);
+      const x = summary(a), y = summary(b ?? []);
       return x.median !== null && y.median ? fmt(x.median / y.median, 2) : "n/a";
     };
     const rows: string[][] = [[`suspend/resume, Linux 128 MiB (${suspend.runs} each)`, "engine", "pause ms best/med", "resume ms best/med", "CPU while paused % best/med", "pause wv/QEMU (med)", "resume wv/QEMU (med)"]];

@@ -23,7 +23,8 @@ import { SharedPieces, startDeflateThreads, stopDeflateThreads } from "./deflate
 import { cachedImages } from "../host/files.js";
 import { Vm } from "../host/vm.js";
 import { runToExit } from "../host/runner.js";
-import { median, medianInterval, min, max, round } from "./stats.js";
+import { median, medianInterval, round, summary, type Summary } from "./stats.js";
+export type { Summary } from "./stats.js";
 
 const APPEND = "console=ttyS0 quiet cryptomgr.notests=1";
 const UP = "wasmvisor-init: up";
@@ -45,11 +46,6 @@ export const DIRTIER_RATE = 2000;
 const lastLines = (s: string, n = 3) => s.replace(/\r/g, "").trim().split("\n").slice(-n).join(" | ");
 const r1 = (x: number) => round(x, 1), r2 = (x: number) => round(x, 2);
 
-export interface Summary { best: number | null; median: number | null; samples: number[] }
-function summary(xs: number[], lowerIsBetter = true, digits = 2): Summary {
-  return { best: xs.length ? round(lowerIsBetter ? min(xs) : max(xs), digits) : null,
-    median: xs.length ? round(median(xs), digits) : null, samples: xs.map((x) => round(x, digits)) };
-}
 
 /** Time V8 spent collecting garbage inside named intervals (a PerformanceObserver of "gc" entries). */
 class GcTime {

@@ -56,3 +56,10 @@ export function table(rows: string[][], align: ("l" | "r")[] = []): string {
   for (const r of rows.slice(1)) out.push(line(r));
   return out.join("\n");
 }
+
+/** Best (lowest, or highest if !lowerIsBetter) and median of samples, rounded, with the samples; nulls if none. */
+export interface Summary { best: number | null; median: number | null; samples: number[] }
+export function summary(xs: number[], lowerIsBetter = true, digits = 2): Summary {
+  return { best: xs.length ? round(lowerIsBetter ? min(xs) : max(xs), digits) : null,
+    median: xs.length ? round(median(xs), digits) : null, samples: xs.map((x) => round(x, digits)) };
+}

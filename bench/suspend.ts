@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { QEMU } from "./speed.js";
-import { median, min, round } from "./stats.js";
+import { round } from "./stats.js";
 import { findImages } from "./boot.js";
 
 const APPEND = "console=ttyS0 quiet cryptomgr.notests=1";
@@ -159,8 +159,3 @@ export async function benchSuspend(cli: string, runs: number, log: (s: string) =
 }
 
 const fmtList = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(" ");
-
-/** best / median of a list (lower is better), or null. */
-export function bestMedian(xs: number[]): { best: number | null; median: number | null } {
-  return xs.length ? { best: round(min(xs), 2), median: round(median(xs), 2) } : { best: null, median: null };
-}

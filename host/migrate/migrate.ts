@@ -276,8 +276,7 @@ export async function migrateIn(server: net.Server, pskFile: string, opts: Incom
       if (coreLen > m.payload.length - 4) throw new WasmvisorError("migration: malformed final state");
       if (cfg.devices.length) await attachDevices(vm, cfg.devices, { io: opts.io ?? (cfg.deterministic ? "sync" : "thread"), onConsole: opts.onConsole, sw: opts.sw });
       applyCore(vm, m.payload.subarray(4, 4 + coreLen));
-      await applyDevices(vm, m.payload.subarray(4 + coreLen));
-      paused = (JSON.parse(m.payload.subarray(4 + coreLen).toString()) as { paused?: unknown }).paused === true; // (valid JSON: applyDevices took it)
+      ({ paused } = await applyDevices(vm, m.payload.subarray(4 + coreLen)));
       break;
     }
     const done = vm;

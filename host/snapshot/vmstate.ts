@@ -66,18 +66,21 @@ export function devicesSection(vm: Vm, extra: { paused?: boolean } = {}): Sectio
 /**
  * Gives the restored back ends their state (a snapshot without the section has none to give), and queues the saved
  * console input — unless `consoleInput` is false: a VM that kept its own queue (a migration's source, resumed).
- * Call it after applyCore: it then serves what the restored transports hold pending.
+ * Call it after applyCore: it then serves what the restored transports hold pending. Returns whether the state says
+ * the user had paused the guest (a migration's; see devicesSection).
  */
-export async function applyDevices(vm: Vm, data: Uint8Array | undefined, consoleInput = true): Promise<void> {
-  if (data) await loadDevices(vm, data, consoleInput);
+export async function applyDevices(vm: Vm, data: Uint8Array | undefined, consoleInput = true): Promise<{ paused: boolean }> {
+  const paused = data ? await loadDevices(vm, data, consoleInput) : false;
   // Core and back ends are as saved: notifications the state holds pending are served now (unless the devices are
   // frozen: then at their thaw), not at the guest's next one, which a driver polling for a completion never makes.
   // (Snapshots written since the quiesce serves what is pending hold none; older ones may.)
   vm.devices?.kick();
+  return { paused };
 }
 
-async function loadDevices(vm: Vm, data: Uint8Array, consoleInput: boolean): Promise<void> {
-  let st: { v?: number; backends?: Record<number, unknown>; uartInput?: unknown };
+/** Validates and applies a devices section; returns its `paused`. */
+async function loadDevices(vm: Vm, data: Uint8Array, consoleInput: boolean): Promise<boolean> {
+  let st: { v?: number; backends?: Record<number, unknown>; uartInput?: unknown; paused?: unknown };
   try { st = JSON.parse(new TextDecoder().decode(data)); } catch { throw new WasmvisorError("snapshot's device state is not JSON"); }
   if (st?.v !== 1 || typeof st.backends !== "object" || st.backends === null) throw new WasmvisorError("snapshot's device state has an unknown version");
   if (Object.keys(st.backends).length && !vm.devices) throw new WasmvisorError("snapshot's device state names devices this VM does not have");
@@ -86,6 +89,7 @@ async function loadDevices(vm: Vm, data: Uint8Array, consoleInput: boolean): Pro
   }
   await vm.devices?.loadBackendStates(st.backends);
   if (consoleInput && typeof st.uartInput === "string") vm.consoleInput.push(new Uint8Array(Buffer.from(st.uartInput, "base64")));
+  return st.paused === true;
 }
 
 /**
